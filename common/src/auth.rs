@@ -1,0 +1,68 @@
+//! Request guards: the API key (`x-api-key` header or `apiKey` query) and the admin token
+//! (`x-admin-token`). Comparisons are constant-time; an unset ADMIN_TOKEN closes admin routes.
+
+use lambda_http::{Request, RequestExt};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::{Config, Secret};
+use crate::error::{ApiError, ErrorCode};
+
+/// What a route requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Open to everyone (/health, /ready, the dashboard page).
+    Public,
+    /// Needs the API key when REQUIRE_API_KEY=1.
+    ApiKey,
+    /// Needs `x-admin-token` equal to ADMIN_TOKEN, always.
+    Admin,
+}
+
+/// The identity recorded for admin changes; never the token itself.
+pub const ADMIN_IDENTITY: &str = "admin";
+
+/// Compares in time independent of where the inputs differ, and of their lengths (both sides are
+/// hashed to 32 bytes first).
+pub fn constant_time_eq(given: &str, expected: &Secret) -> bool {
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.expose().as_bytes());
+    a.ct_eq(&b).into()
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Lets the request through or says why not.
+pub fn check(config: &Config, guard: Guard, req: &Request) -> Result<(), ApiError> {
+    match guard {
+        Guard::Public => Ok(()),
+        Guard::ApiKey => {
+            if !config.require_api_key {
+                return Ok(());
+            }
+            let query = req.query_string_parameters();
+            let given = header(req, "x-api-key").or_else(|| query.first("apiKey"));
+            match (given, &config.api_key) {
+                (Some(given), Some(expected)) if constant_time_eq(given, expected) => Ok(()),
+                _ => Err(ApiError::new(ErrorCode::Unauthorized, "invalid api key")),
+            }
+        }
+        Guard::Admin => {
+            let Some(expected) = &config.admin_token else {
+                return Err(ApiError::new(
+                    ErrorCode::AdminDisabled,
+                    "admin routes are disabled: ADMIN_TOKEN is not set",
+                ));
+            };
+            match header(req, "x-admin-token") {
+                Some(given) if constant_time_eq(given, expected) => Ok(()),
+                _ => Err(ApiError::new(
+                    ErrorCode::AdminUnauthorized,
+                    "invalid admin token",
+                )),
+            }
+        }
+    }
+}

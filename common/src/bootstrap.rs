@@ -1,0 +1,70 @@
+//! Process start-up shared by every binary: tracing (JSON on Lambda), configuration and state, and
+//! the Lambda event loop around a function crate's `handle`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::{service_fn, Body, Request, Response};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Installs the global subscriber: JSON lines on Lambda (CloudWatch parses them), compact text
+/// elsewhere. `RUST_LOG` filters, default `info`.
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    // try_init: a second call (tests) keeps the first subscriber instead of panicking.
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        builder
+            .json()
+            .flatten_event(true)
+            .without_time()
+            .try_init()
+            .ok();
+    } else {
+        builder.compact().try_init().ok();
+    }
+}
+
+/// Loads configuration and builds state, or exits the process with a message naming every problem.
+pub fn state_or_exit() -> AppState {
+    match Config::from_env() {
+        Ok(config) => AppState::from_config(config),
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("golfiq: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The whole of a function binary's `main`: tracing, state, then the Lambda loop calling `handle`
+/// with one log line per request.
+pub async fn run_lambda<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<AppState>, Request) -> Fut + Send + Sync,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    init_tracing();
+    let state = Arc::new(state_or_exit());
+    let handle = &handle;
+    lambda_http::run(service_fn(move |req: Request| {
+        let state = state.clone();
+        async move {
+            let (method, path, started) = (
+                req.method().clone(),
+                req.uri().path().to_string(),
+                Instant::now(),
+            );
+            let resp = handle(state, req).await;
+            crate::http::log_request(&method, &path, &resp, started.elapsed());
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,403 @@
+//! Typed configuration, loaded once from the environment: every variable of the staging runbook,
+//! with its aliases and defaults. Invalid values and, in staging, missing secrets stop the start
+//! with one message naming every problem.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::runs::ModelVariant;
+
+/// A secret value; `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for comparison or signing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Which storage backend holds runs and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// Files under RUN_STORE_DIR.
+    File,
+}
+
+impl StoreBackend {
+    /// Accepted values of RUN_STORE_BACKEND.
+    pub const ALLOWED: &'static [&'static str] = &["file"];
+
+    /// The configured name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StoreBackend::File => "file",
+        }
+    }
+}
+
+impl FromStr for StoreBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "file" => Ok(StoreBackend::File),
+            other => Err(format!(
+                "RUN_STORE_BACKEND={other:?} is not supported; allowed: {}",
+                StoreBackend::ALLOWED.join(", ")
+            )),
+        }
+    }
+}
+
+/// Runtime configuration. Field names follow the environment variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// APP_ENV (default `development`).
+    pub app_env: String,
+    /// True when APP_ENV=staging or STAGING is truthy: secrets become mandatory.
+    pub staging: bool,
+    /// REQUIRE_API_KEY: every non-public route needs `x-api-key`.
+    pub require_api_key: bool,
+    /// API_KEY.
+    pub api_key: Option<Secret>,
+    /// ADMIN_TOKEN: unset closes the admin routes (503 ADMIN_DISABLED).
+    pub admin_token: Option<Secret>,
+    /// LIVE_SIGN_SECRET (HLS signing).
+    pub live_sign_secret: Option<Secret>,
+    /// LIVE_VIEWER_SIGN_KEY (viewer tokens).
+    pub live_viewer_sign_key: Option<Secret>,
+    /// MODEL_VARIANT (default `yolov10`).
+    pub model_variant: ModelVariant,
+    /// RUN_STORE_DIR, alias GOLFIQ_RUNS_DIR (RUN_STORE_DIR wins); default `/data/runs`.
+    pub run_store_dir: PathBuf,
+    /// RUN_STORE_BACKEND (default `file`).
+    pub run_store_backend: StoreBackend,
+    /// RUNS_UPLOAD_DIR (default `/data/uploads`).
+    pub runs_upload_dir: PathBuf,
+    /// RUNS_PRUNE_MAX_RUNS: keep this many newest terminal runs.
+    pub runs_prune_max_runs: Option<u64>,
+    /// RUNS_PRUNE_MAX_AGE_DAYS: prune terminal runs older than this.
+    pub runs_prune_max_age_days: Option<u64>,
+    /// GOLFIQ_ROUNDS_DIR: checked by /ready when set (the image sets `/data/rounds`).
+    pub rounds_dir: Option<PathBuf>,
+    /// GOLFIQ_BAGS_DIR: checked by /ready when set (the image sets `/data/bags`).
+    pub bags_dir: Option<PathBuf>,
+    /// FEATURE_FLAGS_CONFIG_PATH (default `/data/config/feature_flags.json`).
+    pub feature_flags_config_path: PathBuf,
+    /// PORT of the local dispatcher (default 8000).
+    pub port: u16,
+    /// MAX_BODY_BYTES the dispatcher accepts (default 100 MiB).
+    pub max_body_bytes: u64,
+}
+
+/// Every configuration problem found, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .0.join("; "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// Every variable [`Config`] reads; the template, compose file and env example must set the same.
+pub const VARIABLES: &[&str] = &[
+    "APP_ENV",
+    "STAGING",
+    "REQUIRE_API_KEY",
+    "API_KEY",
+    "ADMIN_TOKEN",
+    "LIVE_SIGN_SECRET",
+    "LIVE_VIEWER_SIGN_KEY",
+    "MODEL_VARIANT",
+    "RUN_STORE_DIR",
+    "GOLFIQ_RUNS_DIR",
+    "RUN_STORE_BACKEND",
+    "RUNS_UPLOAD_DIR",
+    "RUNS_PRUNE_MAX_RUNS",
+    "RUNS_PRUNE_MAX_AGE_DAYS",
+    "GOLFIQ_ROUNDS_DIR",
+    "GOLFIQ_BAGS_DIR",
+    "FEATURE_FLAGS_CONFIG_PATH",
+    "PORT",
+    "MAX_BODY_BYTES",
+];
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads variables through `get` (tests pass a map). Empty values count as unset, so a blank
+    /// line in an env file never passes for a secret.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut errors = Vec::new();
+
+        let flag = |k: &str, errors: &mut Vec<String>| match get(k)
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("0" | "false" | "no" | "off") => false,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "{k}={other:?} is not a boolean (use 1/0 or true/false)"
+                ));
+                false
+            }
+        };
+        fn number<T: FromStr>(k: &str, v: Option<String>, errors: &mut Vec<String>) -> Option<T> {
+            let v = v?;
+            match v.parse() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.push(format!("{k}={v:?} is not a non-negative integer"));
+                    None
+                }
+            }
+        }
+
+        let app_env = get("APP_ENV").unwrap_or_else(|| "development".into());
+        let staging = app_env.eq_ignore_ascii_case("staging") | flag("STAGING", &mut errors);
+        let require_api_key = flag("REQUIRE_API_KEY", &mut errors);
+        let secret = |k: &str| get(k).map(Secret);
+        let (api_key, admin_token) = (secret("API_KEY"), secret("ADMIN_TOKEN"));
+        let (live_sign_secret, live_viewer_sign_key) =
+            (secret("LIVE_SIGN_SECRET"), secret("LIVE_VIEWER_SIGN_KEY"));
+
+        let model_variant = match get("MODEL_VARIANT") {
+            None => ModelVariant::Yolov10,
+            Some(v) => ModelVariant::parse_loose(&v).unwrap_or_else(|e| {
+                errors.push(format!("MODEL_VARIANT: {e}"));
+                ModelVariant::Yolov10
+            }),
+        };
+        let run_store_backend = get("RUN_STORE_BACKEND")
+            .map_or(Ok(StoreBackend::File), |v| v.parse())
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                StoreBackend::File
+            });
+        let path = |k: &str, default: &str| PathBuf::from(get(k).unwrap_or_else(|| default.into()));
+        let run_store_dir = PathBuf::from(
+            get("RUN_STORE_DIR")
+                .or_else(|| get("GOLFIQ_RUNS_DIR"))
+                .unwrap_or_else(|| "/data/runs".into()),
+        );
+        let runs_prune_max_runs = number(
+            "RUNS_PRUNE_MAX_RUNS",
+            get("RUNS_PRUNE_MAX_RUNS"),
+            &mut errors,
+        );
+        let runs_prune_max_age_days = number(
+            "RUNS_PRUNE_MAX_AGE_DAYS",
+            get("RUNS_PRUNE_MAX_AGE_DAYS"),
+            &mut errors,
+        );
+        let port = number("PORT", get("PORT"), &mut errors).unwrap_or(8000);
+        let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors)
+            .unwrap_or(100 * 1024 * 1024);
+
+        if staging {
+            let mut missing = Vec::new();
+            if require_api_key && api_key.is_none() {
+                missing.push("API_KEY");
+            }
+            for (name, value) in [
+                ("ADMIN_TOKEN", &admin_token),
+                ("LIVE_SIGN_SECRET", &live_sign_secret),
+                ("LIVE_VIEWER_SIGN_KEY", &live_viewer_sign_key),
+            ] {
+                if value.is_none() {
+                    missing.push(name);
+                }
+            }
+            if !missing.is_empty() {
+                errors.push(format!(
+                    "staging requires these secrets, which are not set: {}",
+                    missing.join(", ")
+                ));
+            }
+        } else if require_api_key && api_key.is_none() {
+            errors.push("REQUIRE_API_KEY=1 needs API_KEY to be set".into());
+        }
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Config {
+            app_env,
+            staging,
+            require_api_key,
+            api_key,
+            admin_token,
+            live_sign_secret,
+            live_viewer_sign_key,
+            model_variant,
+            run_store_dir,
+            run_store_backend,
+            runs_upload_dir: path("RUNS_UPLOAD_DIR", "/data/uploads"),
+            runs_prune_max_runs,
+            runs_prune_max_age_days,
+            rounds_dir: get("GOLFIQ_ROUNDS_DIR").map(PathBuf::from),
+            bags_dir: get("GOLFIQ_BAGS_DIR").map(PathBuf::from),
+            feature_flags_config_path: path(
+                "FEATURE_FLAGS_CONFIG_PATH",
+                "/data/config/feature_flags.json",
+            ),
+            port,
+            max_body_bytes,
+        })
+    }
+
+    /// A development configuration rooted at `dir` (tests and benchmarks).
+    pub fn for_dir(dir: &std::path::Path) -> Config {
+        let d = dir.to_path_buf();
+        Config::from_lookup(|k| match k {
+            "RUN_STORE_DIR" => Some(d.join("runs").display().to_string()),
+            "RUNS_UPLOAD_DIR" => Some(d.join("uploads").display().to_string()),
+            "FEATURE_FLAGS_CONFIG_PATH" => {
+                Some(d.join("config/feature_flags.json").display().to_string())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|e| unreachable!("the development defaults are valid: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_runbook_image_paths() {
+        let c = load(&[]).expect("defaults load");
+        assert_eq!(c.model_variant, ModelVariant::Yolov10);
+        assert_eq!(c.run_store_dir, PathBuf::from("/data/runs"));
+        assert_eq!(c.runs_upload_dir, PathBuf::from("/data/uploads"));
+        assert_eq!(
+            c.feature_flags_config_path,
+            PathBuf::from("/data/config/feature_flags.json")
+        );
+        assert_eq!(c.run_store_backend, StoreBackend::File);
+        assert_eq!((c.port, c.staging, c.require_api_key), (8000, false, false));
+        assert_eq!(
+            (
+                c.runs_prune_max_runs,
+                c.runs_prune_max_age_days,
+                c.rounds_dir
+            ),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn run_store_dir_wins_over_its_alias() {
+        assert_eq!(
+            load(&[("GOLFIQ_RUNS_DIR", "/a")])
+                .expect("alias")
+                .run_store_dir,
+            PathBuf::from("/a")
+        );
+        let both = load(&[("GOLFIQ_RUNS_DIR", "/a"), ("RUN_STORE_DIR", "/b")]).expect("both");
+        assert_eq!(both.run_store_dir, PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn staging_names_every_missing_secret_in_one_message() {
+        for vars in [
+            &[("APP_ENV", "staging"), ("REQUIRE_API_KEY", "1")][..],
+            &[("STAGING", "1"), ("REQUIRE_API_KEY", "true")],
+        ] {
+            let err = load(vars).expect_err("secrets missing");
+            assert_eq!(err.0.len(), 1, "{err}");
+            for name in [
+                "API_KEY",
+                "ADMIN_TOKEN",
+                "LIVE_SIGN_SECRET",
+                "LIVE_VIEWER_SIGN_KEY",
+            ] {
+                assert!(err.0[0].contains(name), "{name} not named in {err}");
+            }
+        }
+        let blank_is_missing = load(&[
+            ("STAGING", "1"),
+            ("ADMIN_TOKEN", "  "),
+            ("LIVE_SIGN_SECRET", "s"),
+            ("LIVE_VIEWER_SIGN_KEY", "v"),
+        ]);
+        assert!(blank_is_missing.expect_err("blank").0[0].contains("ADMIN_TOKEN"));
+        let ok = load(&[
+            ("STAGING", "1"),
+            ("ADMIN_TOKEN", "a"),
+            ("LIVE_SIGN_SECRET", "s"),
+            ("LIVE_VIEWER_SIGN_KEY", "v"),
+        ]);
+        assert!(
+            ok.expect("API_KEY only needed with REQUIRE_API_KEY")
+                .staging
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_startup_errors() {
+        let err = load(&[
+            ("RUNS_PRUNE_MAX_RUNS", "abc"),
+            ("RUNS_PRUNE_MAX_AGE_DAYS", "-3"),
+            ("RUN_STORE_BACKEND", "s4"),
+            ("MODEL_VARIANT", "yolov99"),
+            ("PORT", "http"),
+            ("REQUIRE_API_KEY", "maybe"),
+        ])
+        .expect_err("all malformed");
+        let text = err.to_string();
+        for needle in [
+            "RUNS_PRUNE_MAX_RUNS",
+            "RUNS_PRUNE_MAX_AGE_DAYS",
+            "allowed: file",
+            "MODEL_VARIANT",
+            "PORT",
+            "REQUIRE_API_KEY",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn values_are_parsed_and_secrets_hidden_from_debug() {
+        let c = load(&[
+            ("RUNS_PRUNE_MAX_RUNS", "500"),
+            ("MODEL_VARIANT", " YOLOv11 "),
+            ("API_KEY", "k3y"),
+            ("REQUIRE_API_KEY", "1"),
+        ])
+        .expect("valid");
+        assert_eq!(c.runs_prune_max_runs, Some(500));
+        assert_eq!(c.model_variant, ModelVariant::Yolov11);
+        assert!(!format!("{c:?}").contains("k3y"));
+    }
+}

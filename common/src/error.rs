@@ -1,0 +1,206 @@
+//! The one error type of the API and its one mapping to HTTP: every stable `error_code`, its status,
+//! and the JSON body. A client message and a log-only cause are kept apart, so a 5xx body never
+//! carries internal detail.
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+use crate::run_store::RunStoreError;
+use crate::runs::RunId;
+
+/// Declares every error code with its HTTP status in one table (docs/API.md lists the same).
+macro_rules! error_codes {
+    ($($(#[$m:meta])* $variant:ident => ($wire:literal, $status:literal)),+ $(,)?) => {
+        /// A stable, documented error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$m])* $variant),+
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation checks.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The wire name, e.g. `RUN_NOT_FOUND`.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(ErrorCode::$variant => $wire),+ }
+            }
+
+            /// The HTTP status this code always maps to.
+            pub fn status(&self) -> StatusCode {
+                let code = match self { $(ErrorCode::$variant => $status),+ };
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Missing or wrong API key.
+    Unauthorized => ("UNAUTHORIZED", 401),
+    /// Missing or wrong admin token.
+    AdminUnauthorized => ("ADMIN_UNAUTHORIZED", 401),
+    /// ADMIN_TOKEN is not configured, so admin routes are closed.
+    AdminDisabled => ("ADMIN_DISABLED", 503),
+    /// Path is not a UUID.
+    InvalidRunId => ("INVALID_RUN_ID", 400),
+    /// No run with that id.
+    RunNotFound => ("RUN_NOT_FOUND", 404),
+    /// Cursor is not a previous page's next_cursor.
+    InvalidCursor => ("INVALID_CURSOR", 400),
+    /// `limit` is not a positive integer.
+    InvalidLimit => ("INVALID_LIMIT", 400),
+    /// A listing filter has a value outside its allowed set.
+    InvalidFilter => ("INVALID_FILTER", 400),
+    /// The lifecycle forbids the requested state change.
+    InvalidTransition => ("INVALID_TRANSITION", 409),
+    /// No route for this path.
+    NotFound => ("NOT_FOUND", 404),
+    /// The path exists but not with this method.
+    MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405),
+    /// Request body over the configured limit.
+    PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413),
+    /// The store was busy with competing writes for too long; retry.
+    Conflict => ("CONFLICT", 409),
+    /// Unexpected failure; the cause is in the logs.
+    Internal => ("INTERNAL", 500),
+}
+
+/// An API failure: a code, a client-facing message, the run it belongs to (if any) and a cause
+/// that only reaches the log.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// What the client reads.
+    pub message: String,
+    /// The run this failure ended, for run-producing endpoints.
+    pub run_id: Option<RunId>,
+    cause: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a client message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            run_id: None,
+            cause: None,
+        }
+    }
+
+    /// An unexpected failure: the client sees only "internal error", the cause is logged.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError {
+            code: ErrorCode::Internal,
+            message: "internal error".into(),
+            run_id: None,
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    /// Attaches the run this error ended.
+    pub fn with_run(mut self, run_id: RunId) -> Self {
+        self.run_id = Some(run_id);
+        self
+    }
+
+    /// Attaches a log-only cause.
+    pub fn with_cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// The JSON body: `{run_id, error_code, message}` when a run exists, else `{error_code, message}`.
+    pub fn body(&self) -> serde_json::Value {
+        match self.run_id {
+            Some(id) => {
+                json!({"run_id": id, "error_code": self.code.as_str(), "message": self.message})
+            }
+            None => json!({"error_code": self.code.as_str(), "message": self.message}),
+        }
+    }
+
+    /// The one place an error becomes an HTTP response. Server errors log their cause here.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error_code = self.code.as_str(), run_id = ?self.run_id.map(|r| r.to_string()),
+                cause = self.cause.as_deref().unwrap_or(""), "request failed");
+        } else if let Some(cause) = &self.cause {
+            tracing::info!(
+                error_code = self.code.as_str(),
+                cause = cause.as_str(),
+                "request rejected"
+            );
+        }
+        let mut resp = crate::http::json_response(status, &self.body());
+        if let Some(id) = self.run_id {
+            crate::http::set_run_id_header(&mut resp, id);
+        }
+        resp
+    }
+}
+
+impl From<RunStoreError> for ApiError {
+    fn from(e: RunStoreError) -> Self {
+        match e {
+            RunStoreError::NotFound(id) => {
+                ApiError::new(ErrorCode::RunNotFound, format!("run {id} not found"))
+            }
+            RunStoreError::InvalidTransition(t) => {
+                ApiError::new(ErrorCode::InvalidTransition, t.to_string())
+            }
+            RunStoreError::Contended(id) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("run {id} is being updated concurrently; retry"),
+            ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_cause() {
+        let e = ApiError::internal("disk /data/runs/x.json: permission denied");
+        let body = e.body();
+        assert_eq!(body["error_code"], "INTERNAL");
+        assert!(!body.to_string().contains("permission"));
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn run_errors_carry_the_flat_run_contract() {
+        let id = RunId::new();
+        let body = ApiError::new(ErrorCode::InvalidTransition, "no")
+            .with_run(id)
+            .body();
+        assert_eq!(
+            body,
+            json!({"run_id": id.to_string(), "error_code": "INVALID_TRANSITION", "message": "no"})
+        );
+    }
+
+    #[test]
+    fn codes_are_unique_screaming_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {}", c.as_str());
+            assert!(c
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_'));
+        }
+    }
+}

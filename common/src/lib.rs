@@ -1,0 +1,30 @@
+//! Shared foundation of every golfiq function: configuration, auth, the error contract, HTTP
+//! plumbing, the run domain and its store, and start-up.
+//!
+//! # Layout
+//! - [`config`]: `Config::from_env()`, every runbook variable, staging validation.
+//! - [`auth`]: API key and admin token guards (constant time).
+//! - [`error`]: `ApiError` and the one mapping of error codes to HTTP.
+//! - [`http`]: route tables, request building, JSON responses, the request log line.
+//! - [`runs`]: the run record, ids, enums and lifecycle (no I/O).
+//! - [`storage`]: the `BlobStore` trait and its backends.
+//! - [`run_store`]: runs on a blob store: CAS transitions, indexed newest-first listing, deletion.
+//! - [`state`]: `AppState`, built once per process.
+//! - [`bootstrap`]: tracing and the Lambda loop around a handler.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod run_store;
+pub mod runs;
+pub mod state;
+pub mod storage;
+
+/// The crate version reported by GET /health.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit the binary was built from (`unknown` outside a checkout).
+pub const GIT_SHA: &str = env!("GOLFIQ_GIT_SHA");
+
+pub use lambda_http;

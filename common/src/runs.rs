@@ -1,0 +1,702 @@
+//! The run domain: what a run is, its ids, enums and lifecycle rules. Knows nothing of HTTP or storage.
+//!
+//! A run is one analysis call. It moves `queued -> processing -> succeeded|failed`, or straight from
+//! `queued` to a terminal state; terminal runs never change. Run ids are UUIDv7, so the id carries the
+//! creation time (millisecond precision) and `created_at` is derived from it: ordering by id is
+//! ordering by `(created_ts, run_id)`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+/// A validated run id: a UUID (any version is accepted on read; new ids are UUIDv7).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(Uuid);
+
+/// Why a string is not a run id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("run_id must be a UUID in canonical hyphenated form")]
+pub struct InvalidRunId;
+
+impl RunId {
+    /// A fresh UUIDv7 id stamped with the current time.
+    pub fn new() -> Self {
+        RunId(Uuid::now_v7())
+    }
+
+    /// A UUIDv7 id stamped with `at` (benchmarks and tests seed runs in the past with it).
+    pub fn at(at: DateTime<Utc>) -> Self {
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            at.timestamp().max(0) as u64,
+            at.timestamp_subsec_nanos(),
+        );
+        RunId(Uuid::new_v7(ts))
+    }
+
+    /// Parses the canonical hyphenated form only (36 chars): anything else, including `..`, slashes,
+    /// braces or URNs, is rejected before it can reach a path or key.
+    pub fn parse(s: &str) -> Result<Self, InvalidRunId> {
+        if s.len() != 36 || !s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+            return Err(InvalidRunId);
+        }
+        Uuid::try_parse(s).map(RunId).map_err(|_| InvalidRunId)
+    }
+
+    /// The underlying UUID.
+    pub fn uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// Milliseconds since the Unix epoch carried by a UUIDv7 id (0 for other versions).
+    pub fn created_ts_ms(&self) -> u64 {
+        match self.0.get_timestamp() {
+            Some(ts) if self.0.get_version_num() == 7 => {
+                let (secs, nanos) = ts.to_unix();
+                secs * 1000 + u64::from(nanos) / 1_000_000
+            }
+            _ => 0,
+        }
+    }
+
+    /// The creation time carried by the id.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        let ms = i64::try_from(self.created_ts_ms()).unwrap_or(0);
+        Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+    }
+
+    /// A sort key whose ascending byte order is newest-first: the bitwise complement of the id as
+    /// 32 lowercase hex digits. Used by both storage backends so S3's ascending ListObjectsV2 and a
+    /// sorted directory walk both yield newest first, and a key is derived from the id alone.
+    pub fn sort_key(&self) -> String {
+        format!("{:032x}", !self.0.as_u128())
+    }
+
+    /// The inverse of [`RunId::sort_key`].
+    pub fn from_sort_key(key: &str) -> Option<Self> {
+        if key.len() != 32 {
+            return None;
+        }
+        u128::from_str_radix(key, 16)
+            .ok()
+            .map(|v| RunId(Uuid::from_u128(!v)))
+    }
+}
+
+impl Default for RunId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RunId({})", self.0.hyphenated())
+    }
+}
+
+impl FromStr for RunId {
+    type Err = InvalidRunId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunId::parse(s)
+    }
+}
+
+impl Serialize for RunId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RunId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Declares a string enum with its wire names, `as_str`, `ALL`, `FromStr` and serde in one place, so
+/// the names used in JSON, query filters and storage keys can never drift apart.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire name.
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+
+            /// The wire names joined with `|`, for error messages and docs.
+            pub fn allowed() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join("|")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    other => Err(format!("'{}' is not one of {}", other, Self::allowed())),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Where a run is in its lifecycle.
+    RunStatus {
+        /// Created, not yet started.
+        Queued => "queued",
+        /// Inference under way.
+        Processing => "processing",
+        /// Finished with a result (terminal).
+        Succeeded => "succeeded",
+        /// Finished with an error (terminal).
+        Failed => "failed",
+    }
+);
+
+impl RunStatus {
+    /// Succeeded and failed runs never change again.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed)
+    }
+
+    /// The lifecycle table: `queued -> processing -> succeeded|failed`, or `queued -> succeeded|failed`.
+    pub fn can_transition_to(&self, next: RunStatus) -> bool {
+        use RunStatus::*;
+        matches!(
+            (self, next),
+            (Queued, Processing)
+                | (Queued, Succeeded)
+                | (Queued, Failed)
+                | (Processing, Succeeded)
+                | (Processing, Failed)
+        )
+    }
+}
+
+wire_enum!(
+    /// What was analysed.
+    RunKind {
+        /// Frames or a single image (`/cv/analyze`).
+        Image => "image",
+        /// A video (`/cv/analyze/video`).
+        Video => "video",
+        /// A range-practice payload (`/range/practice/analyze`).
+        Range => "range",
+    }
+);
+
+wire_enum!(
+    /// Which endpoint created the run.
+    SourceType {
+        /// POST /cv/analyze
+        Analyze => "analyze",
+        /// POST /cv/analyze/video
+        AnalyzeVideo => "analyze_video",
+        /// POST /range/practice/analyze
+        Range => "range",
+    }
+);
+
+wire_enum!(
+    /// The detector weights a run used.
+    ModelVariant {
+        /// YOLOv10n, NMS-free head (the default).
+        Yolov10 => "yolov10",
+        /// YOLO11n with class-aware NMS.
+        Yolov11 => "yolov11",
+    }
+);
+
+impl ModelVariant {
+    /// Parses a user-supplied variant: trimmed and lower-cased first.
+    pub fn parse_loose(s: &str) -> Result<Self, String> {
+        s.trim().to_ascii_lowercase().parse()
+    }
+}
+
+wire_enum!(
+    /// Which source decided the model variant.
+    OverrideSource {
+        /// The `x-model-variant` header.
+        Header => "header",
+        /// A multipart form field.
+        Form => "form",
+        /// A query parameter.
+        Query => "query",
+        /// A JSON payload field.
+        Payload => "payload",
+        /// The `modelVariantYolov11` feature-flag rollout.
+        Flag => "flag",
+        /// `MODEL_VARIANT` or the built-in default.
+        EnvDefault => "env_default",
+    }
+);
+
+/// Inference timing as the runbook names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InferenceTiming {
+    /// Wall time of the whole analysis, in milliseconds.
+    pub total_ms: f64,
+    /// Mean inference time per frame, in milliseconds.
+    pub avg_ms_per_frame: f64,
+    /// Frames run through the detector.
+    pub frame_count: u64,
+}
+
+/// The same figures under the second set of names the runbook shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Wall time of the whole analysis, in milliseconds.
+    pub total_ms: f64,
+    /// Mean inference time per frame, in milliseconds.
+    pub avg_inference_ms: f64,
+    /// Frames run through the detector.
+    pub frame_count: u64,
+}
+
+impl From<&InferenceTiming> for Timings {
+    fn from(t: &InferenceTiming) -> Self {
+        Timings {
+            total_ms: t.total_ms,
+            avg_inference_ms: t.avg_ms_per_frame,
+            frame_count: t.frame_count,
+        }
+    }
+}
+
+/// What the run was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInputs {
+    /// `zip`, `image`, `video` or `range`.
+    #[serde(rename = "type")]
+    pub input_type: String,
+    /// The uploaded file's name, when it had one.
+    pub filename: Option<String>,
+    /// Request body size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_length: Option<u64>,
+    /// Frames found in the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_count: Option<u64>,
+}
+
+/// A persisted run record. Field names are the runbook's, exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// UUIDv7 id.
+    pub run_id: RunId,
+    /// Lifecycle state.
+    pub status: RunStatus,
+    /// What was analysed.
+    pub kind: RunKind,
+    /// Which endpoint created it.
+    pub source_type: SourceType,
+    /// The detector weights used.
+    pub model_variant_selected: ModelVariant,
+    /// Who chose them.
+    pub override_source: OverrideSource,
+    /// Optional operator-supplied label.
+    #[serde(default)]
+    pub run_name: Option<String>,
+    /// Request parameters (fps, ref lengths, ...), as given.
+    #[serde(default)]
+    pub params: serde_json::Value,
+    /// What was uploaded.
+    pub inputs: RunInputs,
+    /// Inference timing, once finished.
+    pub inference_timing: Option<InferenceTiming>,
+    /// The same timing under the runbook's second names.
+    pub timings: Option<Timings>,
+    /// The metrics summary of a succeeded run.
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+    /// Stable error code of a failed run.
+    pub error_code: Option<String>,
+    /// Human message of a failed run.
+    pub error_message: Option<String>,
+    /// Creation time (equals the time carried by `run_id`).
+    #[serde(with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// First entry into `processing`.
+    #[serde(with = "rfc3339_opt")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Entry into a terminal state.
+    #[serde(with = "rfc3339_opt")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Last change.
+    #[serde(with = "rfc3339")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a caller supplies to create a run.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// What is analysed.
+    pub kind: RunKind,
+    /// Which endpoint creates it.
+    pub source_type: SourceType,
+    /// The detector weights chosen.
+    pub model_variant: ModelVariant,
+    /// Who chose them.
+    pub override_source: OverrideSource,
+    /// Optional label.
+    pub run_name: Option<String>,
+    /// Request parameters.
+    pub params: serde_json::Value,
+    /// What was uploaded.
+    pub inputs: RunInputs,
+}
+
+impl Run {
+    /// A queued run with the given id; `created_at` and `updated_at` come from the id.
+    pub fn queued(run_id: RunId, new: NewRun) -> Run {
+        let created_at = run_id.created_at();
+        Run {
+            run_id,
+            status: RunStatus::Queued,
+            kind: new.kind,
+            source_type: new.source_type,
+            model_variant_selected: new.model_variant,
+            override_source: new.override_source,
+            run_name: new.run_name,
+            params: new.params,
+            inputs: new.inputs,
+            inference_timing: None,
+            timings: None,
+            result: None,
+            error_code: None,
+            error_message: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            updated_at: created_at,
+        }
+    }
+}
+
+/// A requested change of state, with what it carries.
+#[derive(Debug, Clone)]
+pub enum Transition {
+    /// Enter `processing`.
+    Start,
+    /// Enter `succeeded` with timing and the metrics summary.
+    Succeed {
+        /// Inference timing.
+        timing: Option<InferenceTiming>,
+        /// Metrics summary.
+        result: serde_json::Value,
+        /// Frames actually found, when only known after decoding.
+        frame_count: Option<u64>,
+    },
+    /// Enter `failed` with the stable error contract.
+    Fail {
+        /// Stable error code.
+        error_code: String,
+        /// Client-facing message.
+        message: String,
+        /// Timing so far, if any.
+        timing: Option<InferenceTiming>,
+    },
+}
+
+impl Transition {
+    /// The state this transition enters.
+    pub fn target(&self) -> RunStatus {
+        match self {
+            Transition::Start => RunStatus::Processing,
+            Transition::Succeed { .. } => RunStatus::Succeeded,
+            Transition::Fail { .. } => RunStatus::Failed,
+        }
+    }
+}
+
+/// An attempted transition the lifecycle forbids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("run cannot move from {from} to {to}")]
+pub struct InvalidTransition {
+    /// Current state.
+    pub from: RunStatus,
+    /// Requested state.
+    pub to: RunStatus,
+}
+
+impl Run {
+    /// Applies `t` at time `now`, returning the new record; the record itself is left unchanged
+    /// when the lifecycle forbids the move.
+    pub fn apply(&self, t: &Transition, now: DateTime<Utc>) -> Result<Run, InvalidTransition> {
+        let to = t.target();
+        if !self.status.can_transition_to(to) {
+            return Err(InvalidTransition {
+                from: self.status,
+                to,
+            });
+        }
+        let mut next = self.clone();
+        next.status = to;
+        next.updated_at = now;
+        match t {
+            Transition::Start => {
+                next.started_at.get_or_insert(now);
+            }
+            Transition::Succeed {
+                timing,
+                result,
+                frame_count,
+            } => {
+                next.finished_at = Some(now);
+                next.timings = timing.as_ref().map(Timings::from);
+                next.inference_timing = timing.clone();
+                next.result = Some(result.clone());
+                if let Some(n) = frame_count {
+                    next.inputs.frame_count = Some(*n);
+                }
+            }
+            Transition::Fail {
+                error_code,
+                message,
+                timing,
+            } => {
+                next.finished_at = Some(now);
+                next.error_code = Some(error_code.clone());
+                next.error_message = Some(message.clone());
+                if timing.is_some() {
+                    next.timings = timing.as_ref().map(Timings::from);
+                    next.inference_timing = timing.clone();
+                }
+            }
+        }
+        Ok(next)
+    }
+}
+
+/// RFC 3339 UTC with millisecond precision and a `Z` suffix, the one timestamp format on the wire.
+pub fn format_ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_ts(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+mod rfc3339_opt {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&super::format_ts(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Run {
+        Run::queued(
+            RunId::new(),
+            NewRun {
+                kind: RunKind::Video,
+                source_type: SourceType::AnalyzeVideo,
+                model_variant: ModelVariant::Yolov10,
+                override_source: OverrideSource::Header,
+                run_name: None,
+                params: serde_json::json!({}),
+                inputs: RunInputs {
+                    input_type: "video".into(),
+                    filename: Some("sample.mp4".into()),
+                    content_length: None,
+                    frame_count: None,
+                },
+            },
+        )
+    }
+
+    fn transition_to(s: RunStatus) -> Transition {
+        match s {
+            RunStatus::Processing => Transition::Start,
+            RunStatus::Succeeded => Transition::Succeed {
+                timing: None,
+                result: serde_json::json!({}),
+                frame_count: None,
+            },
+            RunStatus::Failed => Transition::Fail {
+                error_code: "X".into(),
+                message: "x".into(),
+                timing: None,
+            },
+            RunStatus::Queued => unreachable!("nothing transitions into queued"),
+        }
+    }
+
+    #[test]
+    fn lifecycle_table_covers_every_ordered_pair() {
+        use RunStatus::*;
+        let allowed = [
+            (Queued, Processing),
+            (Queued, Succeeded),
+            (Queued, Failed),
+            (Processing, Succeeded),
+            (Processing, Failed),
+        ];
+        for from in RunStatus::ALL {
+            for to in RunStatus::ALL {
+                assert_eq!(
+                    from.can_transition_to(*to),
+                    allowed.contains(&(*from, *to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn apply_sets_lifecycle_timestamps_once_and_leaves_terminal_runs_alone() {
+        let t0 = Utc::now();
+        let run = sample();
+        let processing = run
+            .apply(&Transition::Start, t0)
+            .expect("queued -> processing");
+        assert_eq!(processing.started_at, Some(t0));
+        assert_eq!(processing.finished_at, None);
+        let t1 = t0 + chrono::Duration::milliseconds(5);
+        let done = processing
+            .apply(&transition_to(RunStatus::Failed), t1)
+            .expect("processing -> failed");
+        assert_eq!(done.started_at, Some(t0));
+        assert_eq!(done.finished_at, Some(t1));
+        assert_eq!(done.error_code.as_deref(), Some("X"));
+        for to in [
+            RunStatus::Processing,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+        ] {
+            let err = done
+                .apply(&transition_to(to), t1)
+                .expect_err("terminal is final");
+            assert_eq!(
+                err,
+                InvalidTransition {
+                    from: RunStatus::Failed,
+                    to
+                }
+            );
+        }
+        // Short-circuit runs finish without ever starting.
+        let direct = run
+            .apply(&transition_to(RunStatus::Succeeded), t1)
+            .expect("queued -> succeeded");
+        assert_eq!(direct.started_at, None);
+        assert_eq!(direct.finished_at, Some(t1));
+    }
+
+    #[test]
+    fn run_id_parse_rejects_everything_but_a_uuid() {
+        for bad in [
+            "",
+            "..",
+            "../../etc/passwd",
+            "/abs/path",
+            "..%2F..",
+            "{0190a0b0-0000-7000-8000-000000000000}",
+            "urn:uuid:0190a0b0-0000-7000-8000-000000000000",
+            "0190a0b000007000800000000000000",
+            "0190a0b0-0000-7000-8000-00000000000g",
+        ] {
+            assert!(RunId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let id = RunId::new();
+        assert_eq!(RunId::parse(&id.to_string()), Ok(id));
+    }
+
+    #[test]
+    fn sort_key_orders_newest_first_and_round_trips() {
+        let older = RunId::at(Utc::now() - chrono::Duration::seconds(10));
+        let newer = RunId::new();
+        assert!(newer.sort_key() < older.sort_key());
+        assert_eq!(RunId::from_sort_key(&newer.sort_key()), Some(newer));
+        assert_eq!(
+            older.created_ts_ms() / 1000,
+            (Utc::now() - chrono::Duration::seconds(10)).timestamp() as u64
+        );
+    }
+
+    #[test]
+    fn record_serialises_with_the_runbook_field_names_and_z_timestamps() {
+        let run = sample();
+        let v = serde_json::to_value(&run).expect("serialise");
+        for field in [
+            "run_id",
+            "status",
+            "started_at",
+            "finished_at",
+            "source_type",
+            "model_variant_selected",
+            "override_source",
+            "inference_timing",
+            "timings",
+            "inputs",
+            "error_code",
+            "error_message",
+            "created_at",
+            "updated_at",
+            "kind",
+            "params",
+        ] {
+            assert!(v.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(v["inputs"]["type"], "video");
+        assert!(v["created_at"].as_str().is_some_and(|s| s.ends_with('Z')));
+        let back: Run = serde_json::from_value(v).expect("deserialise");
+        assert_eq!(back, run);
+    }
+}

@@ -1,0 +1,179 @@
+//! The health function: GET /health (liveness and build facts) and GET /ready (every dependency
+//! the service writes to, checked for real; 503 when any check fails).
+
+use std::path::Path;
+
+use common::auth::{self, Guard};
+use common::error::ApiError;
+use common::http::{find_route, json_response, respond, Route};
+use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::{Body, Request, Response};
+use common::state::AppState;
+use common::storage::{Key, StorageError};
+use serde::Serialize;
+use serde_json::json;
+
+/// The routes this function serves.
+pub const ROUTES: &[Route] = &[
+    Route::new(Method::GET, "/health", Guard::Public),
+    Route::new(Method::GET, "/ready", Guard::Public),
+];
+
+/// Serves one request (Lambda, dispatcher and tests all call this).
+pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
+    respond(route(state, &req).await)
+}
+
+async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
+    auth::check(&state.config, route.guard, req)?;
+    Ok(match route.path {
+        "/health" => health(state),
+        _ => ready(state).await,
+    })
+}
+
+fn health(state: &AppState) -> Response<Body> {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "status": "ok",
+            "version": common::VERSION,
+            "git_sha": common::GIT_SHA,
+            "model_variant": state.config.model_variant,
+            "run_store_backend": state.blobs.backend_name(),
+        }),
+    )
+}
+
+/// One readiness check's outcome.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked, e.g. `run_store:write`.
+    pub name: String,
+    /// `ok`, `error` or `skipped`.
+    pub status: &'static str,
+    /// A short reason (paths and internal errors go to the log, not here).
+    pub detail: String,
+}
+
+impl Check {
+    fn ok(name: &str, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: "ok",
+            detail: detail.into(),
+        }
+    }
+    fn error(name: &str, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: "error",
+            detail: detail.into(),
+        }
+    }
+    fn skipped(name: &str, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: "skipped",
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Runs every check.
+pub async fn checks(state: &AppState) -> Vec<Check> {
+    let config = &state.config;
+    let mut out = vec![
+        run_store_check(state).await,
+        dir_check("upload_dir:write", Some(&config.runs_upload_dir)).await,
+    ];
+    out.push(dir_check("rounds_dir:write", config.rounds_dir.as_deref()).await);
+    out.push(dir_check("bags_dir:write", config.bags_dir.as_deref()).await);
+    out.extend(flags_checks(&config.feature_flags_config_path).await);
+    out
+}
+
+async fn ready(state: &AppState) -> Response<Body> {
+    let checks = checks(state).await;
+    let healthy = checks.iter().all(|c| c.status != "error");
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(
+        status,
+        &json!({"status": if healthy { "ok" } else { "error" }, "checks": checks}),
+    )
+}
+
+/// Writes, reads back and deletes a probe blob through the same store the runs use.
+async fn run_store_check(state: &AppState) -> Check {
+    const NAME: &str = "run_store:write";
+    let Ok(key) = Key::parse(format!("_ready/probe-{}", uuid::Uuid::new_v4().simple())) else {
+        return Check::error(NAME, "probe key rejected");
+    };
+    let payload = b"ready-probe";
+    let result: Result<(), StorageError> = async {
+        state.blobs.put(&key, payload).await?;
+        let back = state.blobs.get(&key).await?;
+        state.blobs.delete(&key).await?;
+        if back.bytes != payload {
+            return Err(StorageError::Backend(
+                "probe read back different bytes".into(),
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Check::ok(
+            NAME,
+            format!("{} backend writable", state.blobs.backend_name()),
+        ),
+        Err(e) => {
+            tracing::warn!(check = NAME, error = %e, "readiness check failed");
+            Check::error(NAME, "run store is not writable")
+        }
+    }
+}
+
+/// Creates the directory if needed and writes and removes a probe file in it.
+async fn dir_check(name: &str, dir: Option<&Path>) -> Check {
+    let Some(dir) = dir else {
+        return Check::skipped(name, "not configured");
+    };
+    let dir = dir.to_path_buf();
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let probe = dir.join(format!(".ready-probe-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&probe, b"ok")?;
+        std::fs::remove_file(&probe)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Check::ok(name, "writable"),
+        Ok(Err(e)) => {
+            tracing::warn!(check = name, error = %e, "readiness check failed");
+            Check::error(name, format!("not writable: {}", e.kind()))
+        }
+        Err(e) => Check::error(name, format!("check did not complete: {e}")),
+    }
+}
+
+/// The flags config must parse when present, and its directory must take writes (a PUT will).
+async fn flags_checks(path: &Path) -> Vec<Check> {
+    let read = match tokio::fs::read(path).await {
+        Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) if v.is_object() => Check::ok("feature-flags:read", "config parsed"),
+            _ => Check::error("feature-flags:read", "config file is not a JSON object"),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Check::ok("feature-flags:read", "no config file: defaults apply")
+        }
+        Err(e) => Check::error("feature-flags:read", format!("unreadable: {}", e.kind())),
+    };
+    let write = dir_check("feature-flags:write", path.parent()).await;
+    vec![read, write]
+}

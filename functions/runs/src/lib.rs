@@ -1,0 +1,169 @@
+//! The runs function: GET /runs/v1 (newest-first listing with filters and cursors) and
+//! GET /runs/v1/{run_id}, plus the run's annotated preview image.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use common::auth::{self, Guard};
+use common::error::{ApiError, ErrorCode};
+use common::http::{find_route, json_response, query_param, respond, set_run_id_header, Route};
+use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::{Body, Request, Response};
+use common::run_store::{Cursor, RunFilter};
+use common::runs::{ModelVariant, RunId, RunKind, RunStatus};
+use common::state::AppState;
+use serde_json::json;
+
+/// The routes this function serves.
+pub const ROUTES: &[Route] = &[
+    Route::new(Method::GET, "/runs/v1", Guard::ApiKey),
+    Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey),
+    Route::new(Method::GET, "/runs/v1/{run_id}/preview.png", Guard::ApiKey),
+];
+
+/// Page size when `limit` is absent.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest page; larger requests are clamped to it.
+pub const MAX_LIMIT: usize = 200;
+
+/// Serves one request (Lambda, dispatcher and tests all call this).
+pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
+    respond(route(state, &req).await)
+}
+
+async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (route, params) = find_route(ROUTES, req.method(), req.uri().path())?;
+    auth::check(&state.config, route.guard, req)?;
+    let run_id = || {
+        let raw = params.get("run_id").map(String::as_str).unwrap_or("");
+        RunId::parse(raw).map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidRunId,
+                format!("run_id {raw:?} is not a UUID"),
+            )
+        })
+    };
+    match route.path {
+        "/runs/v1" => list(state, req).await,
+        "/runs/v1/{run_id}" => get(state, run_id()?).await,
+        _ => preview(state, run_id()?).await,
+    }
+}
+
+/// Listing parameters parsed from the query string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// Filters.
+    pub filter: RunFilter,
+    /// Page size (1..=200).
+    pub limit: usize,
+    /// Where to start.
+    pub cursor: Option<Cursor>,
+}
+
+fn filter_value<T: std::str::FromStr<Err = String>>(
+    req: &Request,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    match query_param(req, name) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidFilter, format!("{name}: {e}"))),
+    }
+}
+
+fn date_filter(req: &Request, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(v) = query_param(req, name).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&v) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidFilter,
+                format!("{name}: {v:?} is not an RFC 3339 time or a YYYY-MM-DD date"),
+            )
+        })
+}
+
+/// Parses and validates the listing query: unknown filter values, bad limits and foreign cursors
+/// are 400s naming the parameter.
+pub fn parse_list_query(req: &Request) -> Result<ListQuery, ApiError> {
+    let filter = RunFilter {
+        status: filter_value::<RunStatus>(req, "status")?,
+        kind: filter_value::<RunKind>(req, "kind")?,
+        model_variant: match query_param(req, "model_variant").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => Some(ModelVariant::parse_loose(&v).map_err(|e| {
+                ApiError::new(ErrorCode::InvalidFilter, format!("model_variant: {e}"))
+            })?),
+        },
+        created_after: date_filter(req, "created_after")?,
+        created_before: date_filter(req, "created_before")?,
+    };
+    let limit = match query_param(req, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(0) | Err(_) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidLimit,
+                    format!("limit {v:?} must be an integer from 1 to {MAX_LIMIT}"),
+                ))
+            }
+            Ok(n) => usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
+        },
+    };
+    let cursor = match query_param(req, "cursor").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            v.parse::<Cursor>()
+                .map_err(|e| ApiError::new(ErrorCode::InvalidCursor, e.to_string()))?,
+        ),
+    };
+    Ok(ListQuery {
+        filter,
+        limit,
+        cursor,
+    })
+}
+
+async fn list(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
+    let q = parse_list_query(req)?;
+    let page = state.runs.list(&q.filter, q.limit, q.cursor).await?;
+    let next = page.next_cursor.map(|c| c.to_string());
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"items": page.items, "next_cursor": next}),
+    ))
+}
+
+async fn get(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
+    let run = state.runs.get(id).await?;
+    let mut resp = json_response(StatusCode::OK, &run);
+    set_run_id_header(&mut resp, id);
+    Ok(resp)
+}
+
+async fn preview(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
+    // A 404 for the run itself first, so a missing run and a run without preview read differently.
+    state.runs.get(id).await?;
+    let Some(png) = state.runs.get_artifact(id, "preview.png").await? else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("run {id} has no preview image"),
+        ));
+    };
+    let mut resp = Response::new(Body::Binary(png));
+    resp.headers_mut().insert(
+        "content-type",
+        common::lambda_http::http::HeaderValue::from_static("image/png"),
+    );
+    set_run_id_header(&mut resp, id);
+    Ok(resp)
+}

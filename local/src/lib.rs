@@ -1,0 +1,178 @@
+//! The local dispatcher: one HTTP server that serves every function's routes from one route table,
+//! calling the very `handle` functions the Lambda binaries call.
+//!
+//! Each request becomes the `lambda_http::Request` API Gateway would send (query parameters with
+//! repeated keys, path parameters, text or binary body), goes to the owning function's `handle`, and
+//! its response goes back unchanged. Unknown paths get 404 JSON, wrong methods 405 JSON, bodies over
+//! MAX_BODY_BYTES 413 JSON.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body as AxumBody;
+use axum::extract::State;
+use axum::http::{HeaderValue, Request as HttpRequest};
+use axum::response::Response as AxumResponse;
+use common::error::{ApiError, ErrorCode};
+use common::http::{build_request, find_route, log_request, Route};
+use common::lambda_http::{Body, Request, RequestExt, Response};
+use common::state::AppState;
+
+/// The function groups the dispatcher routes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// functions/runs
+    Runs,
+    /// functions/health
+    Health,
+}
+
+impl Group {
+    /// Every group.
+    pub const ALL: &'static [Group] = &[Group::Runs, Group::Health];
+
+    /// The routes the group's crate declares.
+    pub fn routes(self) -> &'static [Route] {
+        match self {
+            Group::Runs => runs::ROUTES,
+            Group::Health => health::ROUTES,
+        }
+    }
+
+    /// The crate, binary, SAM resource stem and Makefile target name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Runs => "runs",
+            Group::Health => "health",
+        }
+    }
+
+    async fn handle(self, state: &AppState, req: Request) -> Response<Body> {
+        match self {
+            Group::Runs => runs::handle(state, req).await,
+            Group::Health => health::handle(state, req).await,
+        }
+    }
+}
+
+/// The route table: every route of every group, with its owner.
+pub fn route_table() -> Vec<(Route, Group)> {
+    Group::ALL
+        .iter()
+        .flat_map(|g| g.routes().iter().map(move |r| (r.clone(), *g)))
+        .collect()
+}
+
+struct Dispatcher {
+    state: AppState,
+    routes: Vec<(Route, Group)>,
+    flat: Vec<Route>,
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let routes = route_table();
+    let flat = routes.iter().map(|(r, _)| r.clone()).collect();
+    let app = axum::Router::new()
+        .fallback(dispatch)
+        .with_state(Arc::new(Dispatcher {
+            state,
+            routes,
+            flat,
+        }));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGTERM (containers, Lambda-like runtimes) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) -> AxumResponse {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+    let resp = match read_body(&d.state, &parts.headers, body).await {
+        Err(e) => e.into_response(),
+        Ok(bytes) => {
+            let lreq = build_request(parts.method, parts.uri, parts.headers, bytes);
+            match find_route(&d.flat, &method, &path) {
+                Err(e) => e.into_response(),
+                Ok((route, params)) => {
+                    let group = d.routes.iter().find(|(r, _)| r == route).map(|(_, g)| *g);
+                    match group {
+                        Some(g) => g.handle(&d.state, lreq.with_path_parameters(params)).await,
+                        None => ApiError::internal("route without owner").into_response(),
+                    }
+                }
+            }
+        }
+    };
+    log_request(&method, &path, &resp, started.elapsed());
+    to_axum(resp)
+}
+
+async fn read_body(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: AxumBody,
+) -> Result<Vec<u8>, ApiError> {
+    let limit = state.config.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body exceeds {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| too_large())
+}
+
+fn to_axum(resp: Response<Body>) -> AxumResponse {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Vec::new(),
+        Body::Text(s) => s.into_bytes(),
+        Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    let mut out = AxumResponse::from_parts(parts, AxumBody::from(bytes));
+    out.headers_mut()
+        .entry("server")
+        .or_insert(HeaderValue::from_static("golfiq-dispatcher"));
+    out
+}
