@@ -58,10 +58,7 @@ pub fn check(config: &Config, guard: Guard, req: &Request) -> Result<(), ApiErro
             };
             match header(req, "x-admin-token") {
                 Some(given) if constant_time_eq(given, expected) => Ok(()),
-                _ => Err(ApiError::new(
-                    ErrorCode::AdminUnauthorized,
-                    "invalid admin token",
-                )),
+                _ => Err(ApiError::new(ErrorCode::AdminUnauthorized, "invalid admin token")),
             }
         }
     }

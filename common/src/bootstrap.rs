@@ -15,17 +15,10 @@ use crate::state::AppState;
 /// elsewhere. `RUST_LOG` filters, default `info`.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     // try_init: a second call (tests) keeps the first subscriber instead of panicking.
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder
-            .json()
-            .flatten_event(true)
-            .without_time()
-            .try_init()
-            .ok();
+        builder.json().flatten_event(true).without_time().try_init().ok();
     } else {
         builder.compact().try_init().ok();
     }
@@ -56,11 +49,7 @@ where
     lambda_http::run(service_fn(move |req: Request| {
         let state = state.clone();
         async move {
-            let (method, path, started) = (
-                req.method().clone(),
-                req.uri().path().to_string(),
-                Instant::now(),
-            );
+            let (method, path, started) = (req.method().clone(), req.uri().path().to_string(), Instant::now());
             let resp = handle(state, req).await;
             crate::http::log_request(&method, &path, &resp, started.elapsed());
             Ok::<_, std::convert::Infallible>(resp)

@@ -140,24 +140,14 @@ impl Config {
     /// Reads variables through `get` (tests pass a map). Empty values count as unset, so a blank
     /// line in an env file never passes for a secret.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let mut errors = Vec::new();
 
-        let flag = |k: &str, errors: &mut Vec<String>| match get(k)
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let flag = |k: &str, errors: &mut Vec<String>| match get(k).as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("0" | "false" | "no" | "off") => false,
             Some("1" | "true" | "yes" | "on") => true,
             Some(other) => {
-                errors.push(format!(
-                    "{k}={other:?} is not a boolean (use 1/0 or true/false)"
-                ));
+                errors.push(format!("{k}={other:?} is not a boolean (use 1/0 or true/false)"));
                 false
             }
         };
@@ -177,8 +167,7 @@ impl Config {
         let require_api_key = flag("REQUIRE_API_KEY", &mut errors);
         let secret = |k: &str| get(k).map(Secret);
         let (api_key, admin_token) = (secret("API_KEY"), secret("ADMIN_TOKEN"));
-        let (live_sign_secret, live_viewer_sign_key) =
-            (secret("LIVE_SIGN_SECRET"), secret("LIVE_VIEWER_SIGN_KEY"));
+        let (live_sign_secret, live_viewer_sign_key) = (secret("LIVE_SIGN_SECRET"), secret("LIVE_VIEWER_SIGN_KEY"));
 
         let model_variant = match get("MODEL_VARIANT") {
             None => ModelVariant::Yolov10,
@@ -187,31 +176,19 @@ impl Config {
                 ModelVariant::Yolov10
             }),
         };
-        let run_store_backend = get("RUN_STORE_BACKEND")
-            .map_or(Ok(StoreBackend::File), |v| v.parse())
-            .unwrap_or_else(|e| {
+        let run_store_backend =
+            get("RUN_STORE_BACKEND").map_or(Ok(StoreBackend::File), |v| v.parse()).unwrap_or_else(|e| {
                 errors.push(e);
                 StoreBackend::File
             });
         let path = |k: &str, default: &str| PathBuf::from(get(k).unwrap_or_else(|| default.into()));
         let run_store_dir = PathBuf::from(
-            get("RUN_STORE_DIR")
-                .or_else(|| get("GOLFIQ_RUNS_DIR"))
-                .unwrap_or_else(|| "/data/runs".into()),
+            get("RUN_STORE_DIR").or_else(|| get("GOLFIQ_RUNS_DIR")).unwrap_or_else(|| "/data/runs".into()),
         );
-        let runs_prune_max_runs = number(
-            "RUNS_PRUNE_MAX_RUNS",
-            get("RUNS_PRUNE_MAX_RUNS"),
-            &mut errors,
-        );
-        let runs_prune_max_age_days = number(
-            "RUNS_PRUNE_MAX_AGE_DAYS",
-            get("RUNS_PRUNE_MAX_AGE_DAYS"),
-            &mut errors,
-        );
+        let runs_prune_max_runs = number("RUNS_PRUNE_MAX_RUNS", get("RUNS_PRUNE_MAX_RUNS"), &mut errors);
+        let runs_prune_max_age_days = number("RUNS_PRUNE_MAX_AGE_DAYS", get("RUNS_PRUNE_MAX_AGE_DAYS"), &mut errors);
         let port = number("PORT", get("PORT"), &mut errors).unwrap_or(8000);
-        let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors)
-            .unwrap_or(100 * 1024 * 1024);
+        let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors).unwrap_or(100 * 1024 * 1024);
 
         if staging {
             let mut missing = Vec::new();
@@ -228,10 +205,7 @@ impl Config {
                 }
             }
             if !missing.is_empty() {
-                errors.push(format!(
-                    "staging requires these secrets, which are not set: {}",
-                    missing.join(", ")
-                ));
+                errors.push(format!("staging requires these secrets, which are not set: {}", missing.join(", ")));
             }
         } else if require_api_key && api_key.is_none() {
             errors.push("REQUIRE_API_KEY=1 needs API_KEY to be set".into());
@@ -256,10 +230,7 @@ impl Config {
             runs_prune_max_age_days,
             rounds_dir: get("GOLFIQ_ROUNDS_DIR").map(PathBuf::from),
             bags_dir: get("GOLFIQ_BAGS_DIR").map(PathBuf::from),
-            feature_flags_config_path: path(
-                "FEATURE_FLAGS_CONFIG_PATH",
-                "/data/config/feature_flags.json",
-            ),
+            feature_flags_config_path: path("FEATURE_FLAGS_CONFIG_PATH", "/data/config/feature_flags.json"),
             port,
             max_body_bytes,
         })
@@ -271,9 +242,7 @@ impl Config {
         Config::from_lookup(|k| match k {
             "RUN_STORE_DIR" => Some(d.join("runs").display().to_string()),
             "RUNS_UPLOAD_DIR" => Some(d.join("uploads").display().to_string()),
-            "FEATURE_FLAGS_CONFIG_PATH" => {
-                Some(d.join("config/feature_flags.json").display().to_string())
-            }
+            "FEATURE_FLAGS_CONFIG_PATH" => Some(d.join("config/feature_flags.json").display().to_string()),
             _ => None,
         })
         .unwrap_or_else(|e| unreachable!("the development defaults are valid: {e}"))
@@ -286,10 +255,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -299,68 +265,36 @@ mod tests {
         assert_eq!(c.model_variant, ModelVariant::Yolov10);
         assert_eq!(c.run_store_dir, PathBuf::from("/data/runs"));
         assert_eq!(c.runs_upload_dir, PathBuf::from("/data/uploads"));
-        assert_eq!(
-            c.feature_flags_config_path,
-            PathBuf::from("/data/config/feature_flags.json")
-        );
+        assert_eq!(c.feature_flags_config_path, PathBuf::from("/data/config/feature_flags.json"));
         assert_eq!(c.run_store_backend, StoreBackend::File);
         assert_eq!((c.port, c.staging, c.require_api_key), (8000, false, false));
-        assert_eq!(
-            (
-                c.runs_prune_max_runs,
-                c.runs_prune_max_age_days,
-                c.rounds_dir
-            ),
-            (None, None, None)
-        );
+        assert_eq!((c.runs_prune_max_runs, c.runs_prune_max_age_days, c.rounds_dir), (None, None, None));
     }
 
     #[test]
     fn run_store_dir_wins_over_its_alias() {
-        assert_eq!(
-            load(&[("GOLFIQ_RUNS_DIR", "/a")])
-                .expect("alias")
-                .run_store_dir,
-            PathBuf::from("/a")
-        );
+        assert_eq!(load(&[("GOLFIQ_RUNS_DIR", "/a")]).expect("alias").run_store_dir, PathBuf::from("/a"));
         let both = load(&[("GOLFIQ_RUNS_DIR", "/a"), ("RUN_STORE_DIR", "/b")]).expect("both");
         assert_eq!(both.run_store_dir, PathBuf::from("/b"));
     }
 
     #[test]
     fn staging_names_every_missing_secret_in_one_message() {
-        for vars in [
-            &[("APP_ENV", "staging"), ("REQUIRE_API_KEY", "1")][..],
-            &[("STAGING", "1"), ("REQUIRE_API_KEY", "true")],
-        ] {
+        for vars in
+            [&[("APP_ENV", "staging"), ("REQUIRE_API_KEY", "1")][..], &[("STAGING", "1"), ("REQUIRE_API_KEY", "true")]]
+        {
             let err = load(vars).expect_err("secrets missing");
             assert_eq!(err.0.len(), 1, "{err}");
-            for name in [
-                "API_KEY",
-                "ADMIN_TOKEN",
-                "LIVE_SIGN_SECRET",
-                "LIVE_VIEWER_SIGN_KEY",
-            ] {
+            for name in ["API_KEY", "ADMIN_TOKEN", "LIVE_SIGN_SECRET", "LIVE_VIEWER_SIGN_KEY"] {
                 assert!(err.0[0].contains(name), "{name} not named in {err}");
             }
         }
-        let blank_is_missing = load(&[
-            ("STAGING", "1"),
-            ("ADMIN_TOKEN", "  "),
-            ("LIVE_SIGN_SECRET", "s"),
-            ("LIVE_VIEWER_SIGN_KEY", "v"),
-        ]);
+        let blank_is_missing =
+            load(&[("STAGING", "1"), ("ADMIN_TOKEN", "  "), ("LIVE_SIGN_SECRET", "s"), ("LIVE_VIEWER_SIGN_KEY", "v")]);
         assert!(blank_is_missing.expect_err("blank").0[0].contains("ADMIN_TOKEN"));
-        let ok = load(&[
-            ("STAGING", "1"),
-            ("ADMIN_TOKEN", "a"),
-            ("LIVE_SIGN_SECRET", "s"),
-            ("LIVE_VIEWER_SIGN_KEY", "v"),
-        ]);
-        assert!(
-            ok.expect("API_KEY only needed with REQUIRE_API_KEY")
-                .staging
-        );
+        let ok =
+            load(&[("STAGING", "1"), ("ADMIN_TOKEN", "a"), ("LIVE_SIGN_SECRET", "s"), ("LIVE_VIEWER_SIGN_KEY", "v")]);
+        assert!(ok.expect("API_KEY only needed with REQUIRE_API_KEY").staging);
     }
 
     #[test]

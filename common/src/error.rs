@@ -83,12 +83,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a client message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            run_id: None,
-            cause: None,
-        }
+        ApiError { code, message: message.into(), run_id: None, cause: None }
     }
 
     /// An unexpected failure: the client sees only "internal error", the cause is logged.
@@ -135,11 +130,7 @@ impl ApiError {
             tracing::error!(error_code = self.code.as_str(), run_id = ?self.run_id.map(|r| r.to_string()),
                 cause = self.cause.as_deref().unwrap_or(""), "request failed");
         } else if let Some(cause) = &self.cause {
-            tracing::info!(
-                error_code = self.code.as_str(),
-                cause = cause.as_str(),
-                "request rejected"
-            );
+            tracing::info!(error_code = self.code.as_str(), cause = cause.as_str(), "request rejected");
         }
         let mut resp = crate::http::json_response(status, &self.body());
         if let Some(id) = self.run_id {
@@ -152,16 +143,11 @@ impl ApiError {
 impl From<RunStoreError> for ApiError {
     fn from(e: RunStoreError) -> Self {
         match e {
-            RunStoreError::NotFound(id) => {
-                ApiError::new(ErrorCode::RunNotFound, format!("run {id} not found"))
+            RunStoreError::NotFound(id) => ApiError::new(ErrorCode::RunNotFound, format!("run {id} not found")),
+            RunStoreError::InvalidTransition(t) => ApiError::new(ErrorCode::InvalidTransition, t.to_string()),
+            RunStoreError::Contended(id) => {
+                ApiError::new(ErrorCode::Conflict, format!("run {id} is being updated concurrently; retry"))
             }
-            RunStoreError::InvalidTransition(t) => {
-                ApiError::new(ErrorCode::InvalidTransition, t.to_string())
-            }
-            RunStoreError::Contended(id) => ApiError::new(
-                ErrorCode::Conflict,
-                format!("run {id} is being updated concurrently; retry"),
-            ),
             other => ApiError::internal(other),
         }
     }
@@ -183,13 +169,8 @@ mod tests {
     #[test]
     fn run_errors_carry_the_flat_run_contract() {
         let id = RunId::new();
-        let body = ApiError::new(ErrorCode::InvalidTransition, "no")
-            .with_run(id)
-            .body();
-        assert_eq!(
-            body,
-            json!({"run_id": id.to_string(), "error_code": "INVALID_TRANSITION", "message": "no"})
-        );
+        let body = ApiError::new(ErrorCode::InvalidTransition, "no").with_run(id).body();
+        assert_eq!(body, json!({"run_id": id.to_string(), "error_code": "INVALID_TRANSITION", "message": "no"}));
     }
 
     #[test]
@@ -197,10 +178,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.as_str()), "duplicate {}", c.as_str());
-            assert!(c
-                .as_str()
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b == b'_'));
+            assert!(c.as_str().bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
         }
     }
 }

@@ -30,11 +30,7 @@ pub struct Route {
 impl Route {
     /// A route (usable in `const` tables).
     pub const fn new(method: Method, path: &'static str, guard: Guard) -> Self {
-        Route {
-            method,
-            path,
-            guard,
-        }
+        Route { method, path, guard }
     }
 }
 
@@ -85,29 +81,18 @@ pub fn find_route<'a>(
         }
     }
     if path_matched {
-        Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            format!("method {method} is not allowed on {path}"),
-        ))
+        Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("method {method} is not allowed on {path}")))
     } else {
-        Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no route for {path}"),
-        ))
+        Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}")))
     }
 }
 
 /// Builds the request a Lambda would receive from raw HTTP parts: query parameters (repeated keys
 /// kept) and path parameters set, binary bodies kept binary.
 pub fn build_request(method: Method, uri: Uri, headers: HeaderMap, body: Vec<u8>) -> Request {
-    let textual = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.starts_with("text/")
-                || ct.contains("json")
-                || ct.starts_with("application/x-www-form-urlencoded")
-        });
+    let textual = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        ct.starts_with("text/") || ct.contains("json") || ct.starts_with("application/x-www-form-urlencoded")
+    });
     let body = if body.is_empty() {
         Body::Empty
     } else if textual {
@@ -125,8 +110,7 @@ pub fn build_request(method: Method, uri: Uri, headers: HeaderMap, body: Vec<u8>
         *h = headers;
     }
     let req = builder.body(body).unwrap_or_default();
-    req.with_query_string_parameters(query)
-        .with_raw_http_path(path)
+    req.with_query_string_parameters(query).with_raw_http_path(path)
 }
 
 /// Parses a query string into repeated-key form.
@@ -140,9 +124,7 @@ pub fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
 
 /// The first value of a query parameter, empty values included.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .map(str::to_string)
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_string)
 }
 
 /// A JSON response.
@@ -150,10 +132,7 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
     let bytes = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
     let mut resp = Response::new(Body::Text(bytes));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -172,10 +151,7 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
 /// The one log line per request: method, path, status, milliseconds, and the run id when the
 /// response names one.
 pub fn log_request(method: &Method, path: &str, resp: &Response<Body>, elapsed: Duration) {
-    let run_id = resp
-        .headers()
-        .get(RUN_ID_HEADER)
-        .and_then(|v| v.to_str().ok());
+    let run_id = resp.headers().get(RUN_ID_HEADER).and_then(|v| v.to_str().ok());
     let ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
     tracing::info!(method = %method, path, status = resp.status().as_u16(), ms, run_id, "request");
 }
@@ -193,10 +169,7 @@ mod tests {
     fn templates_bind_parameters_and_respect_segments() {
         let p = match_template("/runs/v1/{run_id}", "/runs/v1/abc").expect("match");
         assert_eq!(p["run_id"], "abc");
-        assert_eq!(
-            match_template("/runs/v1/{run_id}", "/runs/v1/..%2F..").expect("match")["run_id"],
-            "../.."
-        );
+        assert_eq!(match_template("/runs/v1/{run_id}", "/runs/v1/..%2F..").expect("match")["run_id"], "../..");
         assert!(match_template("/runs/v1/{run_id}", "/runs/v1/").is_none());
         assert!(match_template("/runs/v1/{run_id}", "/runs/v1/a/b").is_none());
         assert!(match_template("/runs/v1", "/runs/v1/").is_some());
@@ -204,32 +177,14 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_404_and_wrong_methods_405() {
-        assert_eq!(
-            find_route(ROUTES, &Method::GET, "/nope")
-                .expect_err("404")
-                .code,
-            ErrorCode::NotFound
-        );
-        assert_eq!(
-            find_route(ROUTES, &Method::DELETE, "/runs/v1")
-                .expect_err("405")
-                .code,
-            ErrorCode::MethodNotAllowed
-        );
-        assert_eq!(
-            find_route(ROUTES, &Method::GET, "/runs/v1/x")
-                .expect("ok")
-                .0
-                .path,
-            "/runs/v1/{run_id}"
-        );
+        assert_eq!(find_route(ROUTES, &Method::GET, "/nope").expect_err("404").code, ErrorCode::NotFound);
+        assert_eq!(find_route(ROUTES, &Method::DELETE, "/runs/v1").expect_err("405").code, ErrorCode::MethodNotAllowed);
+        assert_eq!(find_route(ROUTES, &Method::GET, "/runs/v1/x").expect("ok").0.path, "/runs/v1/{run_id}");
     }
 
     #[test]
     fn built_requests_keep_repeated_query_keys_and_binary_bodies() {
-        let uri: Uri = "/runs/v1?status=failed&status=succeeded&limit=5"
-            .parse()
-            .expect("uri");
+        let uri: Uri = "/runs/v1?status=failed&status=succeeded&limit=5".parse().expect("uri");
         let req = build_request(Method::GET, uri, HeaderMap::new(), vec![0xff, 0x00]);
         let q = req.query_string_parameters();
         assert_eq!(q.all("status"), Some(vec!["failed", "succeeded"]));

@@ -21,9 +21,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::runs::{
-    InvalidTransition, ModelVariant, NewRun, Run, RunId, RunKind, RunStatus, Transition,
-};
+use crate::runs::{InvalidTransition, ModelVariant, NewRun, Run, RunId, RunKind, RunStatus, Transition};
 use crate::storage::{Key, SharedBlobStore, StorageError};
 
 /// How many record reads a listing keeps in flight (matters for S3, harmless for files).
@@ -73,10 +71,7 @@ pub struct InvalidCursor;
 impl Cursor {
     /// The cursor pointing just past `run`.
     pub fn after(run_id: RunId) -> Cursor {
-        Cursor {
-            created_ts: run_id.created_ts_ms(),
-            run_id,
-        }
+        Cursor { created_ts: run_id.created_ts_ms(), run_id }
     }
 }
 
@@ -149,13 +144,7 @@ fn index_prefix(status: Option<RunStatus>) -> String {
 
 fn marker_key(status: Option<RunStatus>, run: &Run) -> Result<Key, RunStoreError> {
     let sk = run.run_id.sort_key();
-    key(format!(
-        "{}{}{sk}.{}.{}",
-        index_prefix(status),
-        shard(&sk),
-        run.kind,
-        run.model_variant_selected
-    ))
+    key(format!("{}{}{sk}.{}.{}", index_prefix(status), shard(&sk), run.kind, run.model_variant_selected))
 }
 
 fn artifact_prefix(id: RunId) -> String {
@@ -173,11 +162,7 @@ fn parse_marker(key: &Key) -> Option<Marker> {
     let name = key.as_str().rsplit('/').next()?;
     let mut parts = name.split('.');
     let run_id = RunId::from_sort_key(parts.next()?)?;
-    Some(Marker {
-        run_id,
-        kind: parts.next()?.parse().ok(),
-        variant: parts.next()?.parse().ok(),
-    })
+    Some(Marker { run_id, kind: parts.next()?.parse().ok(), variant: parts.next()?.parse().ok() })
 }
 
 /// The smallest sort key of any run created strictly before `t`: ids at or after `t` sort at or
@@ -210,9 +195,7 @@ impl RunStore {
         let bytes = encode(&run)?;
         // Markers first: a crash now leaves a marker without a record, which listings skip.
         self.blobs.put(&marker_key(None, &run)?, b"").await?;
-        self.blobs
-            .put(&marker_key(Some(run.status), &run)?, b"")
-            .await?;
+        self.blobs.put(&marker_key(Some(run.status), &run)?, b"").await?;
         self.blobs.put_if_absent(&record_key(id)?, &bytes).await?;
         Ok(run)
     }
@@ -222,20 +205,15 @@ impl RunStore {
         Ok(self.get_versioned(id).await?.0)
     }
 
-    async fn get_versioned(
-        &self,
-        id: RunId,
-    ) -> Result<(Run, crate::storage::Version), RunStoreError> {
+    async fn get_versioned(&self, id: RunId) -> Result<(Run, crate::storage::Version), RunStoreError> {
         let key = record_key(id)?;
         let blob = match self.blobs.get(&key).await {
             Ok(b) => b,
             Err(StorageError::NotFound(_)) => return Err(RunStoreError::NotFound(id)),
             Err(e) => return Err(e.into()),
         };
-        let run = serde_json::from_slice(&blob.bytes).map_err(|e| RunStoreError::Corrupt {
-            key: key.to_string(),
-            reason: e.to_string(),
-        })?;
+        let run = serde_json::from_slice(&blob.bytes)
+            .map_err(|e| RunStoreError::Corrupt { key: key.to_string(), reason: e.to_string() })?;
         Ok((run, blob.version))
     }
 
@@ -245,33 +223,23 @@ impl RunStore {
         let target = t.target();
         for _ in 0..MAX_CAS_ATTEMPTS {
             let (current, version) = self.get_versioned(id).await?;
-            let next = match current.apply(&t, Utc::now()) {
+            let next = match current.apply(&t, crate::runs::now()) {
                 Ok(next) => next,
                 Err(invalid) => {
                     // An earlier losing attempt of ours may have left a marker for `target`. Once the
                     // run is terminal nobody can ever move it there, so the marker can go safely.
                     if current.status.is_terminal() && current.status != target {
-                        self.blobs
-                            .delete(&marker_key(Some(target), &current)?)
-                            .await?;
+                        self.blobs.delete(&marker_key(Some(target), &current)?).await?;
                     }
                     return Err(invalid.into());
                 }
             };
-            self.blobs
-                .put(&marker_key(Some(target), &next)?, b"")
-                .await?;
-            match self
-                .blobs
-                .put_if_version(&record_key(id)?, &encode(&next)?, &version)
-                .await
-            {
+            self.blobs.put(&marker_key(Some(target), &next)?, b"").await?;
+            match self.blobs.put_if_version(&record_key(id)?, &encode(&next)?, &version).await {
                 Ok(_) => {
                     // Only the state we left: the lifecycle never returns to it, so no later writer
                     // can need this marker again.
-                    self.blobs
-                        .delete(&marker_key(Some(current.status), &current)?)
-                        .await?;
+                    self.blobs.delete(&marker_key(Some(current.status), &current)?).await?;
                     return Ok(next);
                 }
                 Err(StorageError::VersionMismatch(_)) => continue,
@@ -302,17 +270,12 @@ impl RunStore {
                 start_after = Some(floor);
             }
         }
-        let after_ms = filter
-            .created_after
-            .map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0));
+        let after_ms = filter.created_after.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0));
         let want = limit + 1;
         let batch = (want * 2).clamp(64, 1000);
         let mut items: Vec<Run> = Vec::with_capacity(want);
         'pages: loop {
-            let listing = self
-                .blobs
-                .list(&prefix, start_after.as_deref(), batch)
-                .await?;
+            let listing = self.blobs.list(&prefix, start_after.as_deref(), batch).await?;
             let mut candidates = Vec::new();
             let mut exhausted = !listing.truncated;
             for key in &listing.keys {
@@ -329,16 +292,12 @@ impl RunStore {
             }
             start_after = listing.keys.last().map(|k| k.to_string());
             // Read records in order, a few at a time, and stop as soon as the page is full.
-            let mut reads = stream::iter(candidates)
-                .map(|id| self.get_if_present(id))
-                .buffered(READ_CONCURRENCY);
+            let mut reads = stream::iter(candidates).map(|id| self.get_if_present(id)).buffered(READ_CONCURRENCY);
             while let Some(run) = reads.try_next().await? {
                 let Some(run) = run else { continue };
                 if filter.status.is_some_and(|s| s != run.status)
                     || filter.kind.is_some_and(|k| k != run.kind)
-                    || filter
-                        .model_variant
-                        .is_some_and(|v| v != run.model_variant_selected)
+                    || filter.model_variant.is_some_and(|v| v != run.model_variant_selected)
                 {
                     continue;
                 }
@@ -375,17 +334,8 @@ impl RunStore {
         let mut ids = Vec::new();
         let mut start_after: Option<String> = None;
         loop {
-            let listing = self
-                .blobs
-                .list(&prefix, start_after.as_deref(), 1000)
-                .await?;
-            ids.extend(
-                listing
-                    .keys
-                    .iter()
-                    .filter_map(parse_marker)
-                    .map(|m| m.run_id),
-            );
+            let listing = self.blobs.list(&prefix, start_after.as_deref(), 1000).await?;
+            ids.extend(listing.keys.iter().filter_map(parse_marker).map(|m| m.run_id));
             start_after = listing.keys.last().map(|k| k.to_string());
             if !listing.truncated || start_after.is_none() {
                 return Ok(ids);
@@ -394,29 +344,14 @@ impl RunStore {
     }
 
     /// Stores a file that belongs to a run (deleted with it).
-    pub async fn put_artifact(
-        &self,
-        id: RunId,
-        name: &str,
-        bytes: &[u8],
-    ) -> Result<(), RunStoreError> {
-        self.blobs
-            .put(&key(format!("{}{name}", artifact_prefix(id)))?, bytes)
-            .await?;
+    pub async fn put_artifact(&self, id: RunId, name: &str, bytes: &[u8]) -> Result<(), RunStoreError> {
+        self.blobs.put(&key(format!("{}{name}", artifact_prefix(id)))?, bytes).await?;
         Ok(())
     }
 
     /// Reads a run's file; `Ok(None)` when it has none by that name.
-    pub async fn get_artifact(
-        &self,
-        id: RunId,
-        name: &str,
-    ) -> Result<Option<Vec<u8>>, RunStoreError> {
-        match self
-            .blobs
-            .get(&key(format!("{}{name}", artifact_prefix(id)))?)
-            .await
-        {
+    pub async fn get_artifact(&self, id: RunId, name: &str) -> Result<Option<Vec<u8>>, RunStoreError> {
+        match self.blobs.get(&key(format!("{}{name}", artifact_prefix(id)))?).await {
             Ok(blob) => Ok(Some(blob.bytes)),
             Err(StorageError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
@@ -456,11 +391,7 @@ impl RunStore {
                     // Without the record we do not know the marker's suffix: find it by listing.
                     let floor = format!("{prefix}{}{sk}", shard(&sk));
                     let listing = self.blobs.list(&prefix, Some(&floor), 4).await?;
-                    for k in listing
-                        .keys
-                        .iter()
-                        .filter(|k| parse_marker(k).is_some_and(|m| m.run_id == id))
-                    {
+                    for k in listing.keys.iter().filter(|k| parse_marker(k).is_some_and(|m| m.run_id == id)) {
                         self.blobs.delete(k).await?;
                     }
                 }
@@ -471,8 +402,7 @@ impl RunStore {
 }
 
 fn encode(run: &Run) -> Result<Vec<u8>, RunStoreError> {
-    serde_json::to_vec_pretty(run)
-        .map_err(|e| RunStoreError::Storage(StorageError::Backend(e.to_string())))
+    serde_json::to_vec_pretty(run).map_err(|e| RunStoreError::Storage(StorageError::Backend(e.to_string())))
 }
 
 #[cfg(test)]
@@ -484,15 +414,7 @@ mod tests {
         let id = RunId::new();
         let c = Cursor::after(id);
         assert_eq!(c.to_string().parse::<Cursor>(), Ok(c));
-        for bad in [
-            "",
-            "abc",
-            "123",
-            ":",
-            "1:2",
-            &format!("{}:{id}", c.created_ts + 1),
-            &format!("x:{id}"),
-        ] {
+        for bad in ["", "abc", "123", ":", "1:2", &format!("{}:{id}", c.created_ts + 1), &format!("x:{id}")] {
             assert_eq!(bad.parse::<Cursor>(), Err(InvalidCursor), "{bad:?}");
         }
     }

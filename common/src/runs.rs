@@ -29,11 +29,7 @@ impl RunId {
 
     /// A UUIDv7 id stamped with `at` (benchmarks and tests seed runs in the past with it).
     pub fn at(at: DateTime<Utc>) -> Self {
-        let ts = uuid::Timestamp::from_unix(
-            uuid::NoContext,
-            at.timestamp().max(0) as u64,
-            at.timestamp_subsec_nanos(),
-        );
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
         RunId(Uuid::new_v7(ts))
     }
 
@@ -80,9 +76,7 @@ impl RunId {
         if key.len() != 32 {
             return None;
         }
-        u128::from_str_radix(key, 16)
-            .ok()
-            .map(|v| RunId(Uuid::from_u128(!v)))
+        u128::from_str_radix(key, 16).ok().map(|v| RunId(Uuid::from_u128(!v)))
     }
 }
 
@@ -284,11 +278,7 @@ pub struct Timings {
 
 impl From<&InferenceTiming> for Timings {
     fn from(t: &InferenceTiming) -> Self {
-        Timings {
-            total_ms: t.total_ms,
-            avg_inference_ms: t.avg_ms_per_frame,
-            frame_count: t.frame_count,
-        }
+        Timings { total_ms: t.total_ms, avg_inference_ms: t.avg_ms_per_frame, frame_count: t.frame_count }
     }
 }
 
@@ -454,10 +444,7 @@ impl Run {
     pub fn apply(&self, t: &Transition, now: DateTime<Utc>) -> Result<Run, InvalidTransition> {
         let to = t.target();
         if !self.status.can_transition_to(to) {
-            return Err(InvalidTransition {
-                from: self.status,
-                to,
-            });
+            return Err(InvalidTransition { from: self.status, to });
         }
         let mut next = self.clone();
         next.status = to;
@@ -466,11 +453,7 @@ impl Run {
             Transition::Start => {
                 next.started_at.get_or_insert(now);
             }
-            Transition::Succeed {
-                timing,
-                result,
-                frame_count,
-            } => {
+            Transition::Succeed { timing, result, frame_count } => {
                 next.finished_at = Some(now);
                 next.timings = timing.as_ref().map(Timings::from);
                 next.inference_timing = timing.clone();
@@ -479,11 +462,7 @@ impl Run {
                     next.inputs.frame_count = Some(*n);
                 }
             }
-            Transition::Fail {
-                error_code,
-                message,
-                timing,
-            } => {
+            Transition::Fail { error_code, message, timing } => {
                 next.finished_at = Some(now);
                 next.error_code = Some(error_code.clone());
                 next.error_message = Some(message.clone());
@@ -495,6 +474,13 @@ impl Run {
         }
         Ok(next)
     }
+}
+
+/// The current time at the millisecond precision timestamps are stored with, so a record read back
+/// equals the record written.
+pub fn now() -> DateTime<Utc> {
+    let t = Utc::now();
+    Utc.timestamp_millis_opt(t.timestamp_millis()).single().unwrap_or(t)
 }
 
 /// RFC 3339 UTC with millisecond precision and a `Z` suffix, the one timestamp format on the wire.
@@ -512,9 +498,7 @@ mod rfc3339 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
+        DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).map_err(serde::de::Error::custom)
     }
 }
 
@@ -564,16 +548,10 @@ mod tests {
     fn transition_to(s: RunStatus) -> Transition {
         match s {
             RunStatus::Processing => Transition::Start,
-            RunStatus::Succeeded => Transition::Succeed {
-                timing: None,
-                result: serde_json::json!({}),
-                frame_count: None,
-            },
-            RunStatus::Failed => Transition::Fail {
-                error_code: "X".into(),
-                message: "x".into(),
-                timing: None,
-            },
+            RunStatus::Succeeded => {
+                Transition::Succeed { timing: None, result: serde_json::json!({}), frame_count: None }
+            }
+            RunStatus::Failed => Transition::Fail { error_code: "X".into(), message: "x".into(), timing: None },
             RunStatus::Queued => unreachable!("nothing transitions into queued"),
         }
     }
@@ -590,11 +568,7 @@ mod tests {
         ];
         for from in RunStatus::ALL {
             for to in RunStatus::ALL {
-                assert_eq!(
-                    from.can_transition_to(*to),
-                    allowed.contains(&(*from, *to)),
-                    "{from} -> {to}"
-                );
+                assert_eq!(from.can_transition_to(*to), allowed.contains(&(*from, *to)), "{from} -> {to}");
             }
         }
     }
@@ -603,38 +577,20 @@ mod tests {
     fn apply_sets_lifecycle_timestamps_once_and_leaves_terminal_runs_alone() {
         let t0 = Utc::now();
         let run = sample();
-        let processing = run
-            .apply(&Transition::Start, t0)
-            .expect("queued -> processing");
+        let processing = run.apply(&Transition::Start, t0).expect("queued -> processing");
         assert_eq!(processing.started_at, Some(t0));
         assert_eq!(processing.finished_at, None);
         let t1 = t0 + chrono::Duration::milliseconds(5);
-        let done = processing
-            .apply(&transition_to(RunStatus::Failed), t1)
-            .expect("processing -> failed");
+        let done = processing.apply(&transition_to(RunStatus::Failed), t1).expect("processing -> failed");
         assert_eq!(done.started_at, Some(t0));
         assert_eq!(done.finished_at, Some(t1));
         assert_eq!(done.error_code.as_deref(), Some("X"));
-        for to in [
-            RunStatus::Processing,
-            RunStatus::Succeeded,
-            RunStatus::Failed,
-        ] {
-            let err = done
-                .apply(&transition_to(to), t1)
-                .expect_err("terminal is final");
-            assert_eq!(
-                err,
-                InvalidTransition {
-                    from: RunStatus::Failed,
-                    to
-                }
-            );
+        for to in [RunStatus::Processing, RunStatus::Succeeded, RunStatus::Failed] {
+            let err = done.apply(&transition_to(to), t1).expect_err("terminal is final");
+            assert_eq!(err, InvalidTransition { from: RunStatus::Failed, to });
         }
         // Short-circuit runs finish without ever starting.
-        let direct = run
-            .apply(&transition_to(RunStatus::Succeeded), t1)
-            .expect("queued -> succeeded");
+        let direct = run.apply(&transition_to(RunStatus::Succeeded), t1).expect("queued -> succeeded");
         assert_eq!(direct.started_at, None);
         assert_eq!(direct.finished_at, Some(t1));
     }
@@ -664,10 +620,7 @@ mod tests {
         let newer = RunId::new();
         assert!(newer.sort_key() < older.sort_key());
         assert_eq!(RunId::from_sort_key(&newer.sort_key()), Some(newer));
-        assert_eq!(
-            older.created_ts_ms() / 1000,
-            (Utc::now() - chrono::Duration::seconds(10)).timestamp() as u64
-        );
+        assert_eq!(older.created_ts_ms() / 1000, (Utc::now() - chrono::Duration::seconds(10)).timestamp() as u64);
     }
 
     #[test]

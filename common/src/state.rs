@@ -30,10 +30,6 @@ impl AppState {
 
     /// State over an explicit blob store (tests, benchmarks, other backends).
     pub fn with_blobs(config: Config, blobs: SharedBlobStore) -> Self {
-        AppState {
-            config: Arc::new(config),
-            runs: RunStore::new(blobs.clone()),
-            blobs,
-        }
+        AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs }
     }
 }

@@ -58,10 +58,7 @@ impl Group {
 
 /// The route table: every route of every group, with its owner.
 pub fn route_table() -> Vec<(Route, Group)> {
-    Group::ALL
-        .iter()
-        .flat_map(|g| g.routes().iter().map(move |r| (r.clone(), *g)))
-        .collect()
+    Group::ALL.iter().flat_map(|g| g.routes().iter().map(move |r| (r.clone(), *g))).collect()
 }
 
 struct Dispatcher {
@@ -78,16 +75,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let routes = route_table();
     let flat = routes.iter().map(|(r, _)| r.clone()).collect();
-    let app = axum::Router::new()
-        .fallback(dispatch)
-        .with_state(Arc::new(Dispatcher {
-            state,
-            routes,
-            flat,
-        }));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat }));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Resolves on SIGTERM (containers, Lambda-like runtimes) or Ctrl-C.
@@ -137,29 +126,15 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
     to_axum(resp)
 }
 
-async fn read_body(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    body: AxumBody,
-) -> Result<Vec<u8>, ApiError> {
+async fn read_body(state: &AppState, headers: &axum::http::HeaderMap, body: AxumBody) -> Result<Vec<u8>, ApiError> {
     let limit = state.config.max_body_bytes;
-    let too_large = || {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("request body exceeds {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds {limit} bytes"));
+    let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    axum::body::to_bytes(body, limit)
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|_| too_large())
+    axum::body::to_bytes(body, limit).await.map(|b| b.to_vec()).map_err(|_| too_large())
 }
 
 fn to_axum(resp: Response<Body>) -> AxumResponse {
@@ -171,8 +146,6 @@ fn to_axum(resp: Response<Body>) -> AxumResponse {
         _ => Vec::new(),
     };
     let mut out = AxumResponse::from_parts(parts, AxumBody::from(bytes));
-    out.headers_mut()
-        .entry("server")
-        .or_insert(HeaderValue::from_static("golfiq-dispatcher"));
+    out.headers_mut().entry("server").or_insert(HeaderValue::from_static("golfiq-dispatcher"));
     out
 }

@@ -694,7 +694,7 @@ GOLDEN_CFGS = [
          head_w640=55.0, head_xy=(0.45, 0.79), head_blur=False, head_colour="silver", head_kind="iron", head_angle=0.0),
     dict(size=(640, 640), bg=0.6, ball_d640=20.0, ball_xy=(0.5, 0.5), ball_streak=0.0,
          head_w640=90.0, head_xy=(0.25, 0.55), head_blur=True, head_colour="blue", head_kind="driver", head_angle=0.3),
-    dict(size=(640, 360), bg=0.95, ball_d640=8.0, ball_xy=(0.62, 0.35), ball_streak=5.0,
+    dict(size=(640, 360), bg=0.95, ball_d640=10.0, ball_xy=(0.62, 0.35), ball_streak=2.0,
          head_w640=40.0, head_xy=(0.3, 0.6), head_blur=True, head_colour="red", head_kind="iron", head_angle=-0.8),
     dict(size=(1280, 720), bg=0.8, ball_d640=4.0, ball_xy=(0.7, 0.75), ball_streak=0.0, ball_ground=True,
          head_w640=30.0, head_xy=(0.6, 0.74), head_blur=False, head_colour="grey", head_kind="iron", head_angle=0.1),
@@ -725,8 +725,8 @@ def main(argv=None):
         for i, cfg in enumerate(GOLDEN_CFGS):
             rng = image_rng(seed, "golden", i)
             u8, labels, meta = make_scene(rng, cfg)
-            name = f"golden_{i:02d}.png"
-            cv2.imwrite(str(out / name), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR))
+            name = f"golden_{i:02d}.jpg"  # JPEG q95 keeps the repo small; ground truth is the rendered geometry
+            cv2.imwrite(str(out / name), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
             b = meta["balls"][0]
             c = meta["clubs"][0] if meta["clubs"] else None
             gt["frames"].append({

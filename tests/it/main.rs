@@ -1,1 +1,4 @@
-//! Integration tests.
+//! Integration tests, one binary: stores, the dispatcher over 127.0.0.1:0, guards.
+
+mod dispatcher;
+mod store;

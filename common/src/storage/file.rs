@@ -33,10 +33,7 @@ pub struct FileBlobStore {
 impl FileBlobStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        FileBlobStore {
-            root: Arc::new(root.into()),
-            fsync: true,
-        }
+        FileBlobStore { root: Arc::new(root.into()), fsync: true }
     }
 
     /// Skips fsync: only for seeding benchmark stores in bulk, never for serving.
@@ -60,20 +57,15 @@ impl FileBlobStore {
         fs::create_dir_all(&dir)?;
         let digest = Sha256::digest(key.as_str().as_bytes());
         let stripe = u64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8])) % LOCK_STRIPES;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(format!("{stripe}.lock")))?;
+        let file =
+            OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{stripe}.lock")))?;
         // Released when the file is closed (dropped), on every path out.
         file.lock()?;
         Ok(file)
     }
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let dir = path
-            .parent()
-            .ok_or_else(|| io::Error::other("key has no parent directory"))?;
+        let dir = path.parent().ok_or_else(|| io::Error::other("key has no parent directory"))?;
         fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
         let result = (|| {
@@ -102,9 +94,7 @@ impl FileBlobStore {
                 let version = version_of(&bytes);
                 Ok(Blob { bytes, version })
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(StorageError::NotFound(key.clone()))
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::NotFound(key.clone())),
             Err(e) => Err(e.into()),
         }
     }
@@ -119,9 +109,7 @@ fn version_of(bytes: &[u8]) -> Version {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, StorageError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StorageError::Backend(format!("blocking task failed: {e}")))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::Backend(format!("blocking task failed: {e}")))?
 }
 
 #[async_trait]
@@ -145,14 +133,8 @@ impl BlobStore for FileBlobStore {
         .await
     }
 
-    async fn put_if_version(
-        &self,
-        key: &Key,
-        bytes: &[u8],
-        expected: &Version,
-    ) -> Result<Version, StorageError> {
-        let (this, key, bytes, expected) =
-            (self.clone(), key.clone(), bytes.to_vec(), expected.clone());
+    async fn put_if_version(&self, key: &Key, bytes: &[u8], expected: &Version) -> Result<Version, StorageError> {
+        let (this, key, bytes, expected) = (self.clone(), key.clone(), bytes.to_vec(), expected.clone());
         blocking(move || {
             let _guard = this.lock(&key)?;
             let current = this.read(&key)?;
@@ -187,27 +169,12 @@ impl BlobStore for FileBlobStore {
         .await
     }
 
-    async fn list(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        limit: usize,
-    ) -> Result<Listing, StorageError> {
+    async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<Listing, StorageError> {
         validate_prefix(prefix)?;
-        let (root, prefix, start_after) = (
-            self.root.clone(),
-            prefix.to_string(),
-            start_after.map(str::to_string),
-        );
+        let (root, prefix, start_after) = (self.root.clone(), prefix.to_string(), start_after.map(str::to_string));
         blocking(move || {
             let mut keys = Vec::new();
-            walk(
-                &root.join(&prefix),
-                &prefix,
-                start_after.as_deref(),
-                limit.saturating_add(1),
-                &mut keys,
-            )?;
+            walk(&root.join(&prefix), &prefix, start_after.as_deref(), limit.saturating_add(1), &mut keys)?;
             let truncated = keys.len() > limit;
             keys.truncate(limit);
             Ok(Listing { keys, truncated })
@@ -224,13 +191,7 @@ impl BlobStore for FileBlobStore {
 /// `start_after`, in ascending byte order of the full key. Directories are ordered by `name/` so the
 /// walk matches S3's ordering exactly, and whole subtrees that sort before `start_after` are skipped
 /// without being read: a page costs the directory entries on its path, not the size of the store.
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    start_after: Option<&str>,
-    want: usize,
-    out: &mut Vec<Key>,
-) -> io::Result<()> {
+fn walk(dir: &Path, prefix: &str, start_after: Option<&str>, want: usize, out: &mut Vec<Key>) -> io::Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         // A directory that does not exist (yet, or any more) simply holds nothing.
@@ -251,11 +212,7 @@ fn walk(
             continue;
         }
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        names.push(if is_dir {
-            (format!("{name}/"), true)
-        } else {
-            (name, false)
-        });
+        names.push(if is_dir { (format!("{name}/"), true) } else { (name, false) });
     }
     names.sort_unstable();
     for (name, is_dir) in names {
@@ -271,13 +228,7 @@ fn walk(
                     continue;
                 }
             }
-            walk(
-                &dir.join(name.trim_end_matches('/')),
-                &full,
-                start_after,
-                want,
-                out,
-            )?;
+            walk(&dir.join(name.trim_end_matches('/')), &full, start_after, want, out)?;
         } else {
             if start_after.is_some_and(|sa| full.as_str() <= sa) {
                 continue;

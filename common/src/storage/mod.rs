@@ -33,9 +33,7 @@ impl Key {
                 // A leading dot is reserved for the file backend's temp and lock files.
                 !seg.is_empty()
                     && !seg.starts_with('.')
-                    && seg
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"._=~-".contains(&b))
+                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._=~-".contains(&b))
             });
         if ok {
             Ok(Key(s))
@@ -115,12 +113,7 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     async fn put_if_absent(&self, key: &Key, bytes: &[u8]) -> Result<Version, StorageError>;
 
     /// Writes only if the stored version is `expected`; `VersionMismatch` (or `NotFound`) otherwise.
-    async fn put_if_version(
-        &self,
-        key: &Key,
-        bytes: &[u8],
-        expected: &Version,
-    ) -> Result<Version, StorageError>;
+    async fn put_if_version(&self, key: &Key, bytes: &[u8], expected: &Version) -> Result<Version, StorageError>;
 
     /// Writes unconditionally (markers, previews, probes).
     async fn put(&self, key: &Key, bytes: &[u8]) -> Result<Version, StorageError>;
@@ -130,12 +123,7 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 
     /// Lists up to `limit` keys under `prefix` (which must end in `/`) that sort strictly after
     /// `start_after`, in ascending byte order.
-    async fn list(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        limit: usize,
-    ) -> Result<Listing, StorageError>;
+    async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<Listing, StorageError>;
 
     /// A short name for /health and logs: `file` or `s3`.
     fn backend_name(&self) -> &'static str;
@@ -161,27 +149,11 @@ mod tests {
 
     #[test]
     fn keys_reject_traversal_and_odd_characters() {
-        for bad in [
-            "",
-            "/abs",
-            "a//b",
-            "a/../b",
-            "..",
-            ".",
-            "a/",
-            "a b",
-            "a\\b",
-            "runs/%2e%2e",
-            "a\0b",
-            "runs/.tmp-1",
-        ] {
+        for bad in ["", "/abs", "a//b", "a/../b", "..", ".", "a/", "a b", "a\\b", "runs/%2e%2e", "a\0b", "runs/.tmp-1"]
+        {
             assert!(Key::parse(bad).is_err(), "{bad:?} accepted");
         }
-        for good in [
-            "runs/abc.json",
-            "index/all/ffff/fff/0123.image.yolov10",
-            "_ready/probe-1",
-        ] {
+        for good in ["runs/abc.json", "index/all/ffff/fff/0123.image.yolov10", "_ready/probe-1"] {
             assert!(Key::parse(good).is_ok(), "{good:?} rejected");
         }
     }

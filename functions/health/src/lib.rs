@@ -14,10 +14,8 @@ use serde::Serialize;
 use serde_json::json;
 
 /// The routes this function serves.
-pub const ROUTES: &[Route] = &[
-    Route::new(Method::GET, "/health", Guard::Public),
-    Route::new(Method::GET, "/ready", Guard::Public),
-];
+pub const ROUTES: &[Route] =
+    &[Route::new(Method::GET, "/health", Guard::Public), Route::new(Method::GET, "/ready", Guard::Public)];
 
 /// Serves one request (Lambda, dispatcher and tests all call this).
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
@@ -59,35 +57,21 @@ pub struct Check {
 
 impl Check {
     fn ok(name: &str, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            status: "ok",
-            detail: detail.into(),
-        }
+        Check { name: name.into(), status: "ok", detail: detail.into() }
     }
     fn error(name: &str, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            status: "error",
-            detail: detail.into(),
-        }
+        Check { name: name.into(), status: "error", detail: detail.into() }
     }
     fn skipped(name: &str, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            status: "skipped",
-            detail: detail.into(),
-        }
+        Check { name: name.into(), status: "skipped", detail: detail.into() }
     }
 }
 
 /// Runs every check.
 pub async fn checks(state: &AppState) -> Vec<Check> {
     let config = &state.config;
-    let mut out = vec![
-        run_store_check(state).await,
-        dir_check("upload_dir:write", Some(&config.runs_upload_dir)).await,
-    ];
+    let mut out =
+        vec![run_store_check(state).await, dir_check("upload_dir:write", Some(&config.runs_upload_dir)).await];
     out.push(dir_check("rounds_dir:write", config.rounds_dir.as_deref()).await);
     out.push(dir_check("bags_dir:write", config.bags_dir.as_deref()).await);
     out.extend(flags_checks(&config.feature_flags_config_path).await);
@@ -97,15 +81,8 @@ pub async fn checks(state: &AppState) -> Vec<Check> {
 async fn ready(state: &AppState) -> Response<Body> {
     let checks = checks(state).await;
     let healthy = checks.iter().all(|c| c.status != "error");
-    let status = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    json_response(
-        status,
-        &json!({"status": if healthy { "ok" } else { "error" }, "checks": checks}),
-    )
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    json_response(status, &json!({"status": if healthy { "ok" } else { "error" }, "checks": checks}))
 }
 
 /// Writes, reads back and deletes a probe blob through the same store the runs use.
@@ -120,18 +97,13 @@ async fn run_store_check(state: &AppState) -> Check {
         let back = state.blobs.get(&key).await?;
         state.blobs.delete(&key).await?;
         if back.bytes != payload {
-            return Err(StorageError::Backend(
-                "probe read back different bytes".into(),
-            ));
+            return Err(StorageError::Backend("probe read back different bytes".into()));
         }
         Ok(())
     }
     .await;
     match result {
-        Ok(()) => Check::ok(
-            NAME,
-            format!("{} backend writable", state.blobs.backend_name()),
-        ),
+        Ok(()) => Check::ok(NAME, format!("{} backend writable", state.blobs.backend_name())),
         Err(e) => {
             tracing::warn!(check = NAME, error = %e, "readiness check failed");
             Check::error(NAME, "run store is not writable")

@@ -2,6 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::lambda_http::Error> {
-    common::bootstrap::run_lambda(|state, req| async move { health::handle(&state, req).await })
-        .await
+    common::bootstrap::run_lambda(|state, req| async move { health::handle(&state, req).await }).await
 }

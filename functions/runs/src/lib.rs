@@ -34,12 +34,7 @@ async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiErr
     auth::check(&state.config, route.guard, req)?;
     let run_id = || {
         let raw = params.get("run_id").map(String::as_str).unwrap_or("");
-        RunId::parse(raw).map_err(|_| {
-            ApiError::new(
-                ErrorCode::InvalidRunId,
-                format!("run_id {raw:?} is not a UUID"),
-            )
-        })
+        RunId::parse(raw).map_err(|_| ApiError::new(ErrorCode::InvalidRunId, format!("run_id {raw:?} is not a UUID")))
     };
     match route.path {
         "/runs/v1" => list(state, req).await,
@@ -59,17 +54,11 @@ pub struct ListQuery {
     pub cursor: Option<Cursor>,
 }
 
-fn filter_value<T: std::str::FromStr<Err = String>>(
-    req: &Request,
-    name: &str,
-) -> Result<Option<T>, ApiError> {
+fn filter_value<T: std::str::FromStr<Err = String>>(req: &Request, name: &str) -> Result<Option<T>, ApiError> {
     match query_param(req, name) {
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidFilter, format!("{name}: {e}"))),
+        Some(v) => v.parse().map(Some).map_err(|e| ApiError::new(ErrorCode::InvalidFilter, format!("{name}: {e}"))),
     }
 }
 
@@ -100,9 +89,10 @@ pub fn parse_list_query(req: &Request) -> Result<ListQuery, ApiError> {
         kind: filter_value::<RunKind>(req, "kind")?,
         model_variant: match query_param(req, "model_variant").filter(|v| !v.is_empty()) {
             None => None,
-            Some(v) => Some(ModelVariant::parse_loose(&v).map_err(|e| {
-                ApiError::new(ErrorCode::InvalidFilter, format!("model_variant: {e}"))
-            })?),
+            Some(v) => Some(
+                ModelVariant::parse_loose(&v)
+                    .map_err(|e| ApiError::new(ErrorCode::InvalidFilter, format!("model_variant: {e}")))?,
+            ),
         },
         created_after: date_filter(req, "created_after")?,
         created_before: date_filter(req, "created_before")?,
@@ -121,26 +111,16 @@ pub fn parse_list_query(req: &Request) -> Result<ListQuery, ApiError> {
     };
     let cursor = match query_param(req, "cursor").filter(|v| !v.is_empty()) {
         None => None,
-        Some(v) => Some(
-            v.parse::<Cursor>()
-                .map_err(|e| ApiError::new(ErrorCode::InvalidCursor, e.to_string()))?,
-        ),
+        Some(v) => Some(v.parse::<Cursor>().map_err(|e| ApiError::new(ErrorCode::InvalidCursor, e.to_string()))?),
     };
-    Ok(ListQuery {
-        filter,
-        limit,
-        cursor,
-    })
+    Ok(ListQuery { filter, limit, cursor })
 }
 
 async fn list(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
     let q = parse_list_query(req)?;
     let page = state.runs.list(&q.filter, q.limit, q.cursor).await?;
     let next = page.next_cursor.map(|c| c.to_string());
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"items": page.items, "next_cursor": next}),
-    ))
+    Ok(json_response(StatusCode::OK, &json!({"items": page.items, "next_cursor": next})))
 }
 
 async fn get(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
@@ -154,16 +134,10 @@ async fn preview(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError
     // A 404 for the run itself first, so a missing run and a run without preview read differently.
     state.runs.get(id).await?;
     let Some(png) = state.runs.get_artifact(id, "preview.png").await? else {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("run {id} has no preview image"),
-        ));
+        return Err(ApiError::new(ErrorCode::NotFound, format!("run {id} has no preview image")));
     };
     let mut resp = Response::new(Body::Binary(png));
-    resp.headers_mut().insert(
-        "content-type",
-        common::lambda_http::http::HeaderValue::from_static("image/png"),
-    );
+    resp.headers_mut().insert("content-type", common::lambda_http::http::HeaderValue::from_static("image/png"));
     set_run_id_header(&mut resp, id);
     Ok(resp)
 }

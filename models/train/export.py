@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Export a trained run to ONNX and write models/weights/<variant>/{model.onnx,manifest.json}.
+
+    python export.py --variant yolov11                       # newest run of that variant, best.pt
+    python export.py --variant yolov10 --run /work/.cache/golfiq-train/runs/yolov10-main --weights last
+
+Steps: validate the chosen .pt on the val split (mAP50, mAP50-95 go into the manifest), export to
+ONNX (static 1x3x640x640, opset 17, onnxslim simplify; YOLOv10 with nms=False -> NMS-free [1,300,6],
+YOLO11 raw head [1,6,8400]), check it with onnxruntime, hash it, and copy the run's last.pt (optimizer
+stripped when it is not already, so it stays small) to models/train/checkpoints/<variant>/last.pt with
+its lineage.json when it is under 15 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE.parent
+sys.path.insert(0, str(HERE))
+from train import CACHE, VARIANTS, ALIASES, offline_env  # noqa: E402
+
+CLASSES = ["golf_ball", "club_head"]
+MAX_CKPT_BYTES = 15 * 1024 * 1024
+
+LAYOUT = {
+    "yolov10": {
+        "output_name": "output0",
+        "shape": [1, 300, 6],
+        "description": "NMS-free end-to-end head (one-to-one branch, nms=False export): 300 rows sorted by score, "
+                       "each [x1, y1, x2, y2, score, class_id] with box corners in pixels of the 640x640 letterboxed "
+                       "input; score is the sigmoid class confidence; class_id is a float (0=golf_ball, 1=club_head). "
+                       "No NMS needed: threshold on score.",
+    },
+    "yolov11": {
+        "output_name": "output0",
+        "shape": [1, 6, 8400],
+        "description": "Raw detection head, channel-major: for each of 8400 anchors (80x80 stride 8, 40x40 stride 16, "
+                       "20x20 stride 32, in that order) channels [cx, cy, w, h, score_golf_ball, score_club_head]; "
+                       "box in pixels of the 640x640 letterboxed input, scores are sigmoid class confidences. "
+                       "Needs per-class (or class-agnostic) NMS, IoU ~0.45-0.7.",
+    },
+}
+PREPROCESS = ("RGB, float32 in [0,1] (x/255), NCHW, letterbox: resize keeping aspect ratio so the long side is 640, "
+              "pad centred with value 114/255; map boxes back by subtracting the pad and dividing by the scale")
+
+
+def sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def newest_run(variant: str) -> Path:
+    runs = sorted((CACHE / "runs").glob(f"{variant}-*"), key=lambda p: p.stat().st_mtime)
+    runs = [r for r in runs if (r / "weights" / "last.pt").exists()]
+    if not runs:
+        sys.exit(f"no run with weights/last.pt for {variant} under {CACHE / 'runs'}")
+    return runs[-1]
+
+
+def results_rows(run: Path) -> list[dict]:
+    p = run / "results.csv"
+    if not p.exists():
+        return []
+    with open(p) as f:
+        return [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--variant", required=True)
+    ap.add_argument("--run", type=Path, default=None)
+    ap.add_argument("--weights", choices=["best", "last"], default="best")
+    ap.add_argument("--data", type=Path, default=None, help="dataset yaml for validation (default: run's)")
+    ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--skip-val", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    variant = ALIASES.get(a.variant, a.variant)
+    assert variant in VARIANTS, variant
+    run = a.run or newest_run(variant)
+    pt = run / "weights" / f"{a.weights}.pt"
+    if not pt.exists():
+        pt = run / "weights" / "last.pt"
+    lineage_p = run / "lineage.json"
+    lineage = json.loads(lineage_p.read_text()) if lineage_p.exists() else {}
+
+    offline_env()
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from ultralytics import YOLO, settings
+
+    settings.update({"sync": False})
+
+    ck = torch.load(pt, map_location="cpu", weights_only=False)
+    train_args = ck.get("train_args", {}) or {}
+    data_yaml = a.data or Path(lineage.get("data", {}).get("yaml") or train_args.get("data"))
+
+    rows = results_rows(run)
+    epochs_done = len(rows)
+    metrics = {"source": "not validated"}
+    if not a.skip_val:
+        m = YOLO(str(pt)).val(data=str(data_yaml), imgsz=640, batch=8, device="cpu", plots=False, verbose=False,
+                               workers=0)
+        per_class = {}
+        for i, name in enumerate(CLASSES):
+            try:
+                p, r, ap50, ap = m.box.class_result(list(m.box.ap_class_index).index(i))
+                per_class[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                                   "mAP50": round(float(ap50), 4), "mAP50-95": round(float(ap), 4)}
+            except ValueError:
+                per_class[name] = None
+        metrics = {"source": f"ultralytics val of exported {pt.name} on the val split at imgsz 640",
+                   "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4),
+                   "precision": round(float(m.box.mp), 4), "recall": round(float(m.box.mr), 4),
+                   "per_class": per_class}
+    if rows:
+        last = rows[-1]
+        metrics["trainer_last_epoch"] = {"epoch": int(float(last.get("epoch", epochs_done))),
+                                         "mAP50": float(last.get("metrics/mAP50(B)", "nan")),
+                                         "mAP50-95": float(last.get("metrics/mAP50-95(B)", "nan"))}
+
+    # ---- ONNX export
+    model = YOLO(str(pt))
+    kw = dict(format="onnx", imgsz=640, opset=a.opset, simplify=True, dynamic=False, batch=1, device="cpu")
+    kw["nms"] = False if variant == "yolov10" else None  # v10: NMS-free one-to-one head; v11: raw head
+    onnx_path = Path(model.export(**kw))
+    out_dir = MODELS / "weights" / variant
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dst = out_dir / "model.onnx"
+    shutil.copyfile(onnx_path, dst)
+
+    # ---- onnxruntime check
+    import numpy as np
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    outs = sess.get_outputs()
+    res = sess.run(None, {inp.name: np.zeros((1, 3, 640, 640), np.float32)})
+    shapes = [list(r.shape) for r in res]
+    print(f"[export] onnxruntime {ort.__version__}: input {inp.name} {inp.shape}; outputs "
+          + ", ".join(f"{o.name} {s}" for o, s in zip(outs, shapes)))
+    expected = LAYOUT[variant]["shape"]
+    if shapes[0] != expected:
+        print(f"[export] WARNING: output shape {shapes[0]} != expected {expected}")
+
+    # ---- checkpoint for later sessions
+    ckpt_note = None
+    last_pt = run / "weights" / "last.pt"
+    ck_dir = HERE / "checkpoints" / variant
+    lck = torch.load(last_pt, map_location="cpu", weights_only=False)
+    stripped = lck.get("optimizer") is None
+    tmp = CACHE / "tmp" / f"{variant}-last-stripped.pt"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    if stripped:
+        shutil.copyfile(last_pt, tmp)
+    else:
+        from ultralytics.utils.torch_utils import strip_optimizer
+
+        strip_optimizer(last_pt, s=str(tmp))
+    size = tmp.stat().st_size
+    if size < MAX_CKPT_BYTES:
+        ck_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tmp, ck_dir / "last.pt")
+        lin = dict(lineage)
+        lin["copied_from"] = str(last_pt)
+        lin["note"] = ("EMA weights only (fp16), optimizer state stripped: resume with train.py --resume-from "
+                       "<this file> = warm start (new optimizer, short warmup), not an exact resume")
+        (ck_dir / "lineage.json").write_text(json.dumps(lin, indent=2) + "\n")
+        ckpt_note = {"path": f"models/train/checkpoints/{variant}/last.pt", "bytes": size, "sha256": sha256(ck_dir / "last.pt")}
+    else:
+        print(f"[export] last.pt is {size} bytes >= 15 MB: not copied")
+
+    prior = int(lineage.get("prior_epochs", 0))
+    this_run = int(lineage.get("epochs_completed_this_run", epochs_done))
+    import importlib.metadata as md
+
+    manifest = {
+        "variant": variant,
+        "architecture": VARIANTS[variant].replace(".yaml", "") + " (ultralytics yaml, nano scale), nc=2",
+        "classes": {str(i): n for i, n in enumerate(CLASSES)},
+        "input": {"name": inp.name, "shape": [1, 3, 640, 640], "dtype": "float32", "preprocess": PREPROCESS},
+        "output": {"name": outs[0].name, "shape": shapes[0], "layout": LAYOUT[variant]["description"]},
+        "onnx": {"file": "model.onnx", "sha256": sha256(dst), "bytes": dst.stat().st_size, "opset": a.opset,
+                 "simplified": "onnxslim", "exported_from": f"{run.name}/weights/{pt.name}",
+                 "ultralytics": md.version("ultralytics"), "torch": md.version("torch"),
+                 "checked_with_onnxruntime": ort.__version__},
+        "training": {
+            "starting_checkpoint": lineage.get("init", f"none: random init from {VARIANTS[variant]}"),
+            "history": lineage.get("history", []),
+            "epochs_total": prior + this_run,
+            "epochs_this_run": this_run,
+            "imgsz": lineage.get("imgsz", train_args.get("imgsz")),
+            "batch": lineage.get("batch", train_args.get("batch")),
+            "device": "cpu (2 cores, torch threads=2, nice 19)",
+            "data": {
+                "description": "synthetic golf scenes from models/train/gen_dataset.py (grass / range mat / sky / "
+                               "indoor-net backgrounds, 3-40 px balls incl. motion streaks, driver+iron heads on "
+                               "shafts, distractors); no real footage",
+                **lineage.get("data", {}),
+            },
+        },
+        "validation": metrics,
+        "resume_checkpoint": ckpt_note,
+        "licence": ("Weights trained here from random init on synthetic data only (no third-party weights or data). "
+                    "The training/export code is Ultralytics (AGPL-3.0); Ultralytics states that models trained with "
+                    "it are subject to AGPL-3.0 unless an Ultralytics Enterprise licence is held, so treat this "
+                    "model.onnx as AGPL-3.0 encumbered. The YOLOv10 architecture (THU-MIG) is also AGPL-3.0."),
+        "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps({"variant": variant, "output_shape": shapes[0], "mAP50": metrics.get("mAP50"),
+                      "mAP50-95": metrics.get("mAP50-95"), "onnx_bytes": dst.stat().st_size}, indent=None))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+//! The dispatcher on 127.0.0.1:0 answering the runbook's requests, and its guards and edges.
+
+use chrono::{Duration, Utc};
+use common::runs::{ModelVariant, RunKind, RunStatus};
+use golfiq_tests::{seed_run, spawn_app};
+use serde_json::{json, Value};
+
+async fn get_json(app: &golfiq_tests::TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = app.client.get(app.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    assert_eq!(resp.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"), "{path}");
+    (status, resp.json().await.expect("json body"))
+}
+
+#[tokio::test]
+async fn health_reports_build_and_config_facts() {
+    let app = spawn_app(&[("MODEL_VARIANT", "yolov11")]).await;
+    let (status, body) = get_json(&app, "/health", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["model_variant"], "yolov11");
+    assert_eq!(body["run_store_backend"], "file");
+    assert_eq!(body["version"], common::VERSION);
+    assert!(body["git_sha"].as_str().is_some_and(|s| !s.is_empty()));
+    app.stop().await.expect("graceful shutdown");
+}
+
+#[tokio::test]
+async fn ready_is_200_when_every_check_passes_and_503_naming_the_failure() {
+    let app = spawn_app(&[]).await;
+    let (status, body) = get_json(&app, "/ready", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    let names: Vec<&str> =
+        body["checks"].as_array().expect("checks").iter().filter_map(|c| c["name"].as_str()).collect();
+    for n in ["run_store:write", "upload_dir:write", "feature-flags:read", "feature-flags:write"] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+
+    // An upload "directory" that is a file cannot be written: 503 and that check marked error.
+    let dir = tempfile::tempdir().expect("tmp");
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").expect("write blocker");
+    let bad = spawn_app(&[
+        ("RUNS_UPLOAD_DIR", blocker.to_str().expect("utf8")),
+        ("GOLFIQ_BAGS_DIR", blocker.to_str().expect("utf8")),
+    ])
+    .await;
+    let (status, body) = get_json(&bad, "/ready", &[]).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["status"], "error");
+    let failed: Vec<&str> = body["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "error")
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(failed, vec!["upload_dir:write", "bags_dir:write"]);
+    assert!(!body.to_string().contains(blocker.to_str().expect("utf8")), "paths stay in the log");
+
+    // A corrupt flags file is named too.
+    let flags = app.state.config.feature_flags_config_path.clone();
+    std::fs::create_dir_all(flags.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&flags, b"{not json").expect("corrupt");
+    let (status, body) = get_json(&app, "/ready", &[]).await;
+    assert_eq!(status, 503);
+    assert!(body["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .any(|c| c["name"] == "feature-flags:read" && c["status"] == "error"));
+}
+
+#[tokio::test]
+async fn runbook_runs_requests_list_filter_page_and_fetch() {
+    let app = spawn_app(&[("REQUIRE_API_KEY", "1"), ("API_KEY", "k-123")]).await;
+    let store = &app.state.runs;
+    let now = Utc::now();
+    let mut seeded = Vec::new();
+    for i in 0..12 {
+        let status = [RunStatus::Processing, RunStatus::Succeeded, RunStatus::Failed][i % 3];
+        let kind = RunKind::ALL[i % 3];
+        seeded.push(seed_run(store, now - Duration::seconds(i as i64), kind, ModelVariant::Yolov10, status).await);
+    }
+    let key = [("x-api-key", "k-123")];
+
+    // curl -s "http://localhost:8000/runs/v1?limit=5" -H "x-api-key: $API_KEY"
+    let (status, body) = get_json(&app, "/runs/v1?limit=5", &key).await;
+    assert_eq!(status, 200);
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0]["run_id"], seeded[0].run_id.to_string(), "newest first");
+    let cursor = body["next_cursor"].as_str().expect("next_cursor");
+    let (status, page2) = get_json(&app, &format!("/runs/v1?limit=5&cursor={cursor}"), &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(page2["items"][0]["run_id"], seeded[5].run_id.to_string());
+
+    let (_, failed) = get_json(&app, "/runs/v1?status=failed&kind=range", &key).await;
+    let failed = failed["items"].as_array().expect("items");
+    assert!(!failed.is_empty());
+    assert!(failed.iter().all(|r| r["status"] == "failed" && r["kind"] == "range"));
+
+    // curl -s "http://localhost:8000/runs/v1/${RUN_ID}" -H "x-api-key: $API_KEY"
+    let id = seeded[1].run_id.to_string();
+    let (status, run) = get_json(&app, &format!("/runs/v1/{id}"), &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(run["run_id"], id);
+    assert_eq!(run["status"], "succeeded");
+    for field in [
+        "started_at",
+        "finished_at",
+        "source_type",
+        "model_variant_selected",
+        "override_source",
+        "inference_timing",
+        "timings",
+        "inputs",
+        "error_code",
+        "error_message",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(run.get(field).is_some(), "{field}");
+    }
+    assert_eq!(run["inference_timing"]["frame_count"], 2);
+    assert!(run["finished_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+}
+
+#[tokio::test]
+async fn bad_listing_parameters_are_400s_naming_the_parameter() {
+    let app = spawn_app(&[]).await;
+    let cases = [
+        ("/runs/v1?status=done", "INVALID_FILTER", "status"),
+        ("/runs/v1?kind=photo", "INVALID_FILTER", "kind"),
+        ("/runs/v1?model_variant=yolov99", "INVALID_FILTER", "model_variant"),
+        ("/runs/v1?created_after=yesterday", "INVALID_FILTER", "created_after"),
+        ("/runs/v1?limit=0", "INVALID_LIMIT", "limit"),
+        ("/runs/v1?limit=ten", "INVALID_LIMIT", "limit"),
+        ("/runs/v1?cursor=abc", "INVALID_CURSOR", "cursor"),
+        ("/runs/v1?cursor=1%3A0190a0b0-0000-7000-8000-000000000000", "INVALID_CURSOR", "cursor"),
+    ];
+    for (path, code, needle) in cases {
+        let (status, body) = get_json(&app, path, &[]).await;
+        assert_eq!((status, body["error_code"].as_str()), (400, Some(code)), "{path}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains(needle)), "{path}: {body}");
+    }
+    // Above the maximum is clamped, not refused.
+    let (status, body) = get_json(&app, "/runs/v1?limit=5000&model_variant=YOLOv10", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"items": [], "next_cursor": null}));
+}
+
+#[tokio::test]
+async fn run_ids_are_validated_before_they_touch_the_store() {
+    let app = spawn_app(&[]).await;
+    for bad in ["..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "not-a-uuid", "0190a0b0-0000-7000-8000-00000000000"] {
+        let (status, body) = get_json(&app, &format!("/runs/v1/{bad}"), &[]).await;
+        assert_eq!((status, body["error_code"].as_str()), (400, Some("INVALID_RUN_ID")), "{bad}");
+    }
+    let (status, body) = get_json(&app, &format!("/runs/v1/{}", uuid::Uuid::now_v7()), &[]).await;
+    assert_eq!((status, body["error_code"].as_str()), (404, Some("RUN_NOT_FOUND")));
+}
+
+#[tokio::test]
+async fn api_key_guard_covers_every_route_but_health_and_ready() {
+    let app = spawn_app(&[("REQUIRE_API_KEY", "1"), ("API_KEY", "s3cret")]).await;
+    // (Header values lose surrounding whitespace in transit, so "s3cret " would arrive as the key.)
+    let unauthorized = json!({"error_code": "UNAUTHORIZED", "message": "invalid api key"});
+    for headers in [&[][..], &[("x-api-key", "wrong")], &[("x-api-key", "")]] {
+        let (status, body) = get_json(&app, "/runs/v1", headers).await;
+        assert_eq!((status, &body), (401, &unauthorized), "{headers:?}");
+    }
+    assert_eq!(get_json(&app, "/runs/v1", &[("x-api-key", "s3cret")]).await.0, 200);
+    assert_eq!(get_json(&app, "/runs/v1?apiKey=s3cret", &[]).await.0, 200);
+    assert_eq!(get_json(&app, "/runs/v1?apiKey=nope", &[]).await.0, 401);
+    assert_eq!(get_json(&app, "/health", &[]).await.0, 200);
+    assert_eq!(get_json(&app, "/ready", &[]).await.0, 200);
+
+    // Without REQUIRE_API_KEY the same routes are open.
+    let open = spawn_app(&[]).await;
+    assert_eq!(get_json(&open, "/runs/v1", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn unknown_paths_wrong_methods_and_oversized_bodies_get_json_errors() {
+    let app = spawn_app(&[("MAX_BODY_BYTES", "1000")]).await;
+    let (status, body) = get_json(&app, "/nope", &[]).await;
+    assert_eq!((status, body["error_code"].as_str()), (404, Some("NOT_FOUND")));
+
+    let resp = app.client.delete(app.url("/runs/v1")).send().await.expect("delete");
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.json::<Value>().await.expect("json")["error_code"], "METHOD_NOT_ALLOWED");
+
+    let resp = app.client.post(app.url("/runs/v1")).body(vec![7u8; 2000]).send().await.expect("post");
+    assert_eq!(resp.status().as_u16(), 413);
+    assert_eq!(resp.json::<Value>().await.expect("json")["error_code"], "PAYLOAD_TOO_LARGE");
+
+    // Chunked (no Content-Length) bodies are capped while streaming.
+    let chunks = futures::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![1u8; 100])));
+    let resp =
+        app.client.post(app.url("/runs/v1")).body(reqwest::Body::wrap_stream(chunks)).send().await.expect("post");
+    assert_eq!(resp.status().as_u16(), 413);
+}
+
+#[tokio::test]
+async fn preview_images_are_served_as_png_when_a_run_has_one() {
+    let app = spawn_app(&[]).await;
+    let run = seed_run(&app.state.runs, Utc::now(), RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
+    let url = app.url(&format!("/runs/v1/{}/preview.png", run.run_id));
+    let resp = app.client.get(&url).send().await.expect("get");
+    assert_eq!(resp.status().as_u16(), 404);
+    let png = [0x89u8, b'P', b'N', b'G', 0, 1, 2, 255];
+    app.state.runs.put_artifact(run.run_id, "preview.png", &png).await.expect("artifact");
+    let resp = app.client.get(&url).send().await.expect("get");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(resp.bytes().await.expect("bytes").as_ref(), &png, "binary body survives byte for byte");
+}
