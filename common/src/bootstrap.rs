@@ -30,7 +30,6 @@ pub fn state_or_exit() -> AppState {
         Ok(config) => AppState::from_config(config),
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("golfiq: {e}");
             std::process::exit(2);
         }
     }

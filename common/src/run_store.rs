@@ -192,12 +192,18 @@ impl RunStore {
     /// Creates a queued run with the given id (tests and benchmarks seed past runs with it).
     pub async fn create_with_id(&self, id: RunId, new: NewRun) -> Result<Run, RunStoreError> {
         let run = Run::queued(id, new);
-        let bytes = encode(&run)?;
-        // Markers first: a crash now leaves a marker without a record, which listings skip.
-        self.blobs.put(&marker_key(None, &run)?, b"").await?;
-        self.blobs.put(&marker_key(Some(run.status), &run)?, b"").await?;
-        self.blobs.put_if_absent(&record_key(id)?, &bytes).await?;
+        self.import(&run).await?;
         Ok(run)
+    }
+
+    /// Stores a run record as it is, with its markers (seeding benchmarks and tests, and importing
+    /// runs from another store). Fails with `AlreadyExists` if the id is taken.
+    pub async fn import(&self, run: &Run) -> Result<(), RunStoreError> {
+        // Markers first: a crash now leaves a marker without a record, which listings skip.
+        self.blobs.put(&marker_key(None, run)?, b"").await?;
+        self.blobs.put(&marker_key(Some(run.status), run)?, b"").await?;
+        self.blobs.put_if_absent(&record_key(run.run_id)?, &encode(run)?).await?;
+        Ok(())
     }
 
     /// Reads one run.
@@ -327,8 +333,8 @@ impl RunStore {
         }
     }
 
-    /// Every run id with a marker in the `all` index, newest first, with a flag saying whether its
-    /// record exists. Prune walks this; it reads directory entries, not records.
+    /// Every run id with a marker in the `all` index, newest first (records may be missing for
+    /// markers a crash left behind). Prune walks this; it reads directory entries, not records.
     pub async fn scan_ids(&self) -> Result<Vec<RunId>, RunStoreError> {
         let prefix = index_prefix(None);
         let mut ids = Vec::new();

@@ -176,6 +176,8 @@ def main(argv=None) -> int:
         shutil.copyfile(tmp, ck_dir / "last.pt")
         lin = dict(lineage)
         lin["copied_from"] = str(last_pt)
+        if epochs_done:
+            lin["epochs_completed_this_run"] = epochs_done
         lin["note"] = ("EMA weights only (fp16), optimizer state stripped: resume with train.py --resume-from "
                        "<this file> = warm start (new optimizer, short warmup), not an exact resume")
         (ck_dir / "lineage.json").write_text(json.dumps(lin, indent=2) + "\n")
@@ -184,7 +186,7 @@ def main(argv=None) -> int:
         print(f"[export] last.pt is {size} bytes >= 15 MB: not copied")
 
     prior = int(lineage.get("prior_epochs", 0))
-    this_run = int(lineage.get("epochs_completed_this_run", epochs_done))
+    this_run = epochs_done or int(lineage.get("epochs_completed_this_run", 0))  # results.csv rows = finished epochs
     import importlib.metadata as md
 
     manifest = {

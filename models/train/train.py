@@ -146,7 +146,8 @@ def cb_lineage(model, lineage: dict) -> None:
     def write(trainer):
         lin = dict(lineage)
         lin["epochs_this_run"] = int(trainer.epochs)
-        lin["epochs_completed_this_run"] = int(getattr(trainer, "epoch", -1)) + 1 if hasattr(trainer, "epoch") else 0
+        csv_p = Path(trainer.save_dir) / "results.csv"  # one row per finished epoch (final_eval re-fires this hook)
+        lin["epochs_completed_this_run"] = max(0, len(csv_p.read_text().splitlines()) - 1) if csv_p.exists() else 0
         lin["run_dir"] = str(trainer.save_dir)
         Path(trainer.save_dir).mkdir(parents=True, exist_ok=True)
         (Path(trainer.save_dir) / "lineage.json").write_text(json.dumps(lin, indent=2) + "\n")

@@ -1,4 +1,5 @@
 //! Integration tests, one binary: stores, the dispatcher over 127.0.0.1:0, guards.
 
 mod dispatcher;
+mod docs;
 mod store;
