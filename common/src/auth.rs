@@ -63,3 +63,55 @@ pub fn check(config: &Config, guard: Guard, req: &Request) -> Result<(), ApiErro
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::build_request;
+    use http::{HeaderMap, HeaderValue, Method};
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let vars: std::collections::HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| vars.get(k).cloned()).expect("config")
+    }
+
+    fn request(uri: &str, headers: &[(&'static str, &'static str)]) -> Request {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        build_request(Method::GET, uri.parse().expect("uri"), map, Vec::new())
+    }
+
+    #[test]
+    fn admin_routes_are_closed_without_a_token_and_need_the_exact_token() {
+        let closed = config(&[]);
+        let err = check(&closed, Guard::Admin, &request("/x", &[("x-admin-token", "")])).expect_err("closed");
+        assert_eq!((err.status().as_u16(), err.code.as_str()), (503, "ADMIN_DISABLED"));
+
+        let open = config(&[("ADMIN_TOKEN", "t0ken")]);
+        for headers in
+            [&[][..], &[("x-admin-token", "t0ke")], &[("x-admin-token", "t0ken2")], &[("x-api-key", "t0ken")]]
+        {
+            let err = check(&open, Guard::Admin, &request("/x", headers)).expect_err("rejected");
+            assert_eq!((err.status().as_u16(), err.code.as_str()), (401, "ADMIN_UNAUTHORIZED"), "{headers:?}");
+        }
+        assert!(check(&open, Guard::Admin, &request("/x", &[("x-admin-token", "t0ken")])).is_ok());
+        // The admin token is not an API key, and the API key does not open admin routes.
+        let both = config(&[("ADMIN_TOKEN", "adm"), ("API_KEY", "key"), ("REQUIRE_API_KEY", "1")]);
+        assert!(check(&both, Guard::Admin, &request("/x", &[("x-admin-token", "key")])).is_err());
+        assert!(check(&both, Guard::ApiKey, &request("/x", &[("x-api-key", "adm")])).is_err());
+        assert!(check(&both, Guard::ApiKey, &request("/x?apiKey=key", &[])).is_ok());
+        assert!(check(&both, Guard::Public, &request("/x", &[])).is_ok());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        let s = Secret::new("abc");
+        assert!(constant_time_eq("abc", &s));
+        for other in ["", "ab", "abcd", "ABC", "abd"] {
+            assert!(!constant_time_eq(other, &s), "{other}");
+        }
+    }
+}

@@ -2,4 +2,5 @@
 
 mod dispatcher;
 mod docs;
+mod lambda_events;
 mod store;
