@@ -12,7 +12,7 @@ export GOLFIQ_BAGS_DIR ?= $(DATA)/bags
 export FEATURE_FLAGS_CONFIG_PATH ?= $(DATA)/config/feature_flags.json
 export PORT ?= 8000
 
-FUNCTIONS := runs health
+FUNCTIONS := runs health prune flags
 
 .PHONY: run test build lint bench fmt $(FUNCTIONS) help
 

@@ -26,8 +26,8 @@ pub fn init_tracing() {
 
 /// Loads configuration and builds state, or exits the process with a message naming every problem.
 pub fn state_or_exit() -> AppState {
-    match Config::from_env() {
-        Ok(config) => AppState::from_config(config),
+    match Config::from_env().map_err(|e| e.to_string()).and_then(AppState::from_config) {
+        Ok(state) => state,
         Err(e) => {
             tracing::error!("{e}");
             std::process::exit(2);

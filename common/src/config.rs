@@ -97,6 +97,12 @@ pub struct Config {
     pub bags_dir: Option<PathBuf>,
     /// FEATURE_FLAGS_CONFIG_PATH (default `/data/config/feature_flags.json`).
     pub feature_flags_config_path: PathBuf,
+    /// RUNS_PRUNE_ENABLED (or VITE_RUNS_PRUNE_ENABLED): the dashboard shows its prune action.
+    pub runs_prune_enabled: bool,
+    /// RUNS_PRUNE_LOCKED (or VITE_RUNS_PRUNE_LOCKED): prune answers 403 PRUNE_LOCKED.
+    pub runs_prune_locked: bool,
+    /// PROD_LOCK (or VITE_PROD_LOCK): production lock; prune answers 403 PRUNE_LOCKED.
+    pub prod_lock: bool,
     /// PORT of the local dispatcher (default 8000).
     pub port: u16,
     /// MAX_BODY_BYTES the dispatcher accepts (default 100 MiB).
@@ -127,8 +133,19 @@ pub const VARIABLES: &[&str] = &[
     "GOLFIQ_ROUNDS_DIR",
     "GOLFIQ_BAGS_DIR",
     "FEATURE_FLAGS_CONFIG_PATH",
+    "RUNS_PRUNE_ENABLED",
+    "RUNS_PRUNE_LOCKED",
+    "PROD_LOCK",
     "PORT",
     "MAX_BODY_BYTES",
+];
+
+/// Aliases accepted for the dashboard's build-time names (the runbook's `VITE_` variables).
+pub const ALIASES: &[(&str, &str)] = &[
+    ("GOLFIQ_RUNS_DIR", "RUN_STORE_DIR"),
+    ("VITE_RUNS_PRUNE_ENABLED", "RUNS_PRUNE_ENABLED"),
+    ("VITE_RUNS_PRUNE_LOCKED", "RUNS_PRUNE_LOCKED"),
+    ("VITE_PROD_LOCK", "PROD_LOCK"),
 ];
 
 impl Config {
@@ -165,6 +182,10 @@ impl Config {
         let app_env = get("APP_ENV").unwrap_or_else(|| "development".into());
         let staging = app_env.eq_ignore_ascii_case("staging") | flag("STAGING", &mut errors);
         let require_api_key = flag("REQUIRE_API_KEY", &mut errors);
+        // Either name turns a switch on; the VITE_ names are what the web app's env file uses.
+        let runs_prune_enabled = flag("RUNS_PRUNE_ENABLED", &mut errors) | flag("VITE_RUNS_PRUNE_ENABLED", &mut errors);
+        let runs_prune_locked = flag("RUNS_PRUNE_LOCKED", &mut errors) | flag("VITE_RUNS_PRUNE_LOCKED", &mut errors);
+        let prod_lock = flag("PROD_LOCK", &mut errors) | flag("VITE_PROD_LOCK", &mut errors);
         let secret = |k: &str| get(k).map(Secret);
         let (api_key, admin_token) = (secret("API_KEY"), secret("ADMIN_TOKEN"));
         let (live_sign_secret, live_viewer_sign_key) = (secret("LIVE_SIGN_SECRET"), secret("LIVE_VIEWER_SIGN_KEY"));
@@ -231,9 +252,17 @@ impl Config {
             rounds_dir: get("GOLFIQ_ROUNDS_DIR").map(PathBuf::from),
             bags_dir: get("GOLFIQ_BAGS_DIR").map(PathBuf::from),
             feature_flags_config_path: path("FEATURE_FLAGS_CONFIG_PATH", "/data/config/feature_flags.json"),
+            runs_prune_enabled,
+            runs_prune_locked,
+            prod_lock,
             port,
             max_body_bytes,
         })
+    }
+
+    /// True when either lock forbids pruning.
+    pub fn prune_locked(&self) -> bool {
+        self.runs_prune_locked || self.prod_lock
     }
 
     /// A development configuration rooted at `dir` (tests and benchmarks).
@@ -319,6 +348,16 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+    }
+
+    #[test]
+    fn prune_switches_accept_their_vite_names() {
+        let c = load(&[]).expect("defaults");
+        assert!(!c.runs_prune_enabled && !c.prune_locked());
+        assert!(load(&[("VITE_RUNS_PRUNE_ENABLED", "true")]).expect("vite").runs_prune_enabled);
+        assert!(load(&[("RUNS_PRUNE_LOCKED", "true")]).expect("lock").prune_locked());
+        assert!(load(&[("VITE_PROD_LOCK", "1")]).expect("prod").prune_locked());
+        assert!(load(&[("PROD_LOCK", "sometimes")]).is_err());
     }
 
     #[test]

@@ -63,6 +63,20 @@ error_codes! {
     PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413),
     /// The store was busy with competing writes for too long; retry.
     Conflict => ("CONFLICT", 409),
+    /// A prune override is negative, fractional or not a number.
+    InvalidPruneParameter => ("INVALID_PRUNE_PARAMETER", 400),
+    /// RUNS_PRUNE_LOCKED or PROD_LOCK forbids pruning.
+    PruneLocked => ("PRUNE_LOCKED", 403),
+    /// The body is not valid JSON (or not the JSON shape the route takes).
+    InvalidJson => ("INVALID_JSON", 400),
+    /// A feature-flag update failed validation; the message names every field.
+    InvalidFlagsConfig => ("INVALID_FLAGS_CONFIG", 422),
+    /// `If-Match` names a config version that is no longer current.
+    FlagsVersionConflict => ("FLAGS_VERSION_CONFLICT", 412),
+    /// The stored feature-flag config does not parse; PUT with `?force=true` replaces it.
+    FlagsConfigCorrupt => ("FLAGS_CONFIG_CORRUPT", 500),
+    /// A non-HTTP Lambda event that is not an EventBridge schedule.
+    UnsupportedEvent => ("UNSUPPORTED_EVENT", 400),
     /// Unexpected failure; the cause is in the logs.
     Internal => ("INTERNAL", 500),
 }
@@ -137,6 +151,26 @@ impl ApiError {
             crate::http::set_run_id_header(&mut resp, id);
         }
         resp
+    }
+}
+
+impl From<crate::flag_store::FlagStoreError> for ApiError {
+    fn from(e: crate::flag_store::FlagStoreError) -> Self {
+        use crate::flag_store::FlagStoreError as E;
+        match e {
+            E::Corrupt(reason) => ApiError::new(
+                ErrorCode::FlagsConfigCorrupt,
+                "the stored feature flag config is corrupt; PUT with ?force=true replaces it and keeps the corrupt file aside",
+            )
+            .with_cause(reason),
+            E::VersionConflict { current, expected } => ApiError::new(
+                ErrorCode::FlagsVersionConflict,
+                format!("If-Match {expected} is stale: the config is at version {current}"),
+            ),
+            E::Invalid(problems) => ApiError::new(ErrorCode::InvalidFlagsConfig, problems.join("; ")),
+            E::Contended => ApiError::new(ErrorCode::Conflict, "feature flag config is being updated concurrently; retry"),
+            E::Storage(e) => ApiError::internal(e),
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`runs`]: the run record, ids, enums and lifecycle (no I/O).
 //! - [`storage`]: the `BlobStore` trait and its backends.
 //! - [`run_store`]: runs on a blob store: CAS transitions, indexed newest-first listing, deletion.
+//! - [`flags`]: feature-flag config, validation, merge and evaluation (no I/O).
+//! - [`flag_store`]: the flag config and its audit log on a blob store.
 //! - [`state`]: `AppState`, built once per process.
 //! - [`bootstrap`]: tracing and the Lambda loop around a handler.
 
@@ -16,6 +18,8 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod flag_store;
+pub mod flags;
 pub mod http;
 pub mod run_store;
 pub mod runs;

@@ -333,10 +333,12 @@ impl RunStore {
         }
     }
 
-    /// Every run id with a marker in the `all` index, newest first (records may be missing for
-    /// markers a crash left behind). Prune walks this; it reads directory entries, not records.
-    pub async fn scan_ids(&self) -> Result<Vec<RunId>, RunStoreError> {
-        let prefix = index_prefix(None);
+    /// Every run id with a marker in the `all` index (`status` = None) or in one status index,
+    /// newest first. Records may be missing for markers a crash left behind, and a status marker
+    /// may lag its record; callers that act on a run read it first. Prune walks this: it reads
+    /// directory entries, not records.
+    pub async fn scan_ids(&self, status: Option<RunStatus>) -> Result<Vec<RunId>, RunStoreError> {
+        let prefix = index_prefix(status);
         let mut ids = Vec::new();
         let mut start_after: Option<String> = None;
         loop {

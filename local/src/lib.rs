@@ -26,17 +26,23 @@ pub enum Group {
     Runs,
     /// functions/health
     Health,
+    /// functions/prune
+    Prune,
+    /// functions/flags
+    Flags,
 }
 
 impl Group {
     /// Every group.
-    pub const ALL: &'static [Group] = &[Group::Runs, Group::Health];
+    pub const ALL: &'static [Group] = &[Group::Runs, Group::Health, Group::Prune, Group::Flags];
 
     /// The routes the group's crate declares.
     pub fn routes(self) -> &'static [Route] {
         match self {
             Group::Runs => runs::ROUTES,
             Group::Health => health::ROUTES,
+            Group::Prune => prune::ROUTES,
+            Group::Flags => flags::ROUTES,
         }
     }
 
@@ -45,6 +51,8 @@ impl Group {
         match self {
             Group::Runs => "runs",
             Group::Health => "health",
+            Group::Prune => "prune",
+            Group::Flags => "flags",
         }
     }
 
@@ -52,6 +60,8 @@ impl Group {
         match self {
             Group::Runs => runs::handle(state, req).await,
             Group::Health => health::handle(state, req).await,
+            Group::Prune => prune::handle(state, req).await,
+            Group::Flags => flags::handle(state, req).await,
         }
     }
 }

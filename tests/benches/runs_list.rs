@@ -77,7 +77,8 @@ async fn main() {
     for n in sizes {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tmp: {e}"));
         let blobs = Arc::new(FileBlobStore::new(dir.path()).without_fsync());
-        let state = AppState::with_blobs(common::config::Config::for_dir(dir.path()), blobs.clone());
+        let state = AppState::with_blobs(common::config::Config::for_dir(dir.path()), blobs.clone())
+            .unwrap_or_else(|e| panic!("state: {e}"));
         let t = Instant::now();
         seed(&state.runs, n).await;
         let seeded_s = t.elapsed().as_secs_f64();

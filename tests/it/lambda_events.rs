@@ -22,7 +22,8 @@ async fn api_gateway_v2_events_reach_the_runs_and_health_handlers() {
     let state = common::state::AppState::from_config(config_with(
         dir.path(),
         &[("REQUIRE_API_KEY", "1"), ("API_KEY", "fixture-key")],
-    ));
+    ))
+    .expect("state");
     let failed = seed_run(&state.runs, Utc::now(), RunKind::Image, ModelVariant::Yolov10, RunStatus::Failed).await;
     seed_run(&state.runs, Utc::now(), RunKind::Image, ModelVariant::Yolov10, RunStatus::Processing).await;
 

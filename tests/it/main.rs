@@ -2,5 +2,7 @@
 
 mod dispatcher;
 mod docs;
+mod flags;
 mod lambda_events;
+mod prune;
 mod store;

@@ -208,7 +208,7 @@ async fn deleting_a_run_removes_record_markers_and_artifacts() {
     store.delete(gone.run_id).await.expect("delete is idempotent");
     assert!(matches!(store.get(gone.run_id).await, Err(RunStoreError::NotFound(_))));
     assert_eq!(store.get_artifact(gone.run_id, "preview.png").await.expect("artifact read"), None);
-    let ids = store.scan_ids().await.expect("scan");
+    let ids = store.scan_ids(None).await.expect("scan");
     assert_eq!(ids, vec![keep.run_id]);
     let failed = store.list(&RunFilter { status: Some(RunStatus::Failed), ..Default::default() }, 10, None).await;
     assert_eq!(failed.expect("list").items, vec![keep]);

@@ -70,7 +70,7 @@ pub fn config_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
 /// Starts a dispatcher on 127.0.0.1:0 with a fresh temp store and the given extra env.
 pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = AppState::from_config(config_with(dir.path(), extra));
+    let state = AppState::from_config(config_with(dir.path(), extra)).expect("test state");
     spawn_with_state(state, dir).await
 }
 

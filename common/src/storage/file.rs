@@ -64,12 +64,36 @@ impl FileBlobStore {
         Ok(file)
     }
 
+    /// Creates the temp file, recreating its directory if a concurrent delete just removed it.
+    fn create_temp(dir: &Path) -> io::Result<(PathBuf, File)> {
+        let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let mut attempts = 0;
+        loop {
+            fs::create_dir_all(dir)?;
+            match File::create(&tmp) {
+                Ok(f) => return Ok((tmp, f)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Removes now-empty directories above a deleted file, up to the root, so pruning leaves no
+    /// empty shard directories behind for listings to walk. Stops at the first non-empty one.
+    fn remove_empty_parents(&self, path: &Path) {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == self.root.as_path() || !d.starts_with(self.root.as_path()) || fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let dir = path.parent().ok_or_else(|| io::Error::other("key has no parent directory"))?;
-        fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let (tmp, mut f) = Self::create_temp(dir)?;
         let result = (|| {
-            let mut f = File::create(&tmp)?;
             f.write_all(bytes)?;
             if self.fsync {
                 f.sync_all()?;
@@ -160,8 +184,12 @@ impl BlobStore for FileBlobStore {
         let (this, key) = (self.clone(), key.clone());
         blocking(move || {
             let _guard = this.lock(&key)?;
-            match fs::remove_file(this.path(&key)) {
-                Ok(()) => Ok(()),
+            let path = this.path(&key);
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    this.remove_empty_parents(&path);
+                    Ok(())
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(e.into()),
             }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use common::auth::{self, Guard};
 use common::error::ApiError;
+use common::flag_store::FlagStoreError;
 use common::http::{find_route, json_response, respond, Route};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
@@ -74,7 +75,7 @@ pub async fn checks(state: &AppState) -> Vec<Check> {
         vec![run_store_check(state).await, dir_check("upload_dir:write", Some(&config.runs_upload_dir)).await];
     out.push(dir_check("rounds_dir:write", config.rounds_dir.as_deref()).await);
     out.push(dir_check("bags_dir:write", config.bags_dir.as_deref()).await);
-    out.extend(flags_checks(&config.feature_flags_config_path).await);
+    out.extend(flags_checks(state).await);
     out
 }
 
@@ -134,18 +135,27 @@ async fn dir_check(name: &str, dir: Option<&Path>) -> Check {
     }
 }
 
-/// The flags config must parse when present, and its directory must take writes (a PUT will).
-async fn flags_checks(path: &Path) -> Vec<Check> {
-    let read = match tokio::fs::read(path).await {
-        Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
-            Ok(v) if v.is_object() => Check::ok("feature-flags:read", "config parsed"),
-            _ => Check::error("feature-flags:read", "config file is not a JSON object"),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Check::ok("feature-flags:read", "no config file: defaults apply")
+/// The flags config must parse when present (a missing one means defaults), and its store must take
+/// writes (a PUT will), probed through the same flag store the handlers use.
+async fn flags_checks(state: &AppState) -> Vec<Check> {
+    let read = match state.flags.load().await {
+        Ok(cfg) if cfg.meta.version == 0 => Check::ok("feature-flags:read", "no config stored: defaults apply"),
+        Ok(cfg) => Check::ok("feature-flags:read", format!("config version {}", cfg.meta.version)),
+        Err(FlagStoreError::Corrupt(reason)) => {
+            tracing::warn!(check = "feature-flags:read", %reason, "readiness check failed");
+            Check::error("feature-flags:read", "feature flag config is corrupt")
         }
-        Err(e) => Check::error("feature-flags:read", format!("unreadable: {}", e.kind())),
+        Err(e) => {
+            tracing::warn!(check = "feature-flags:read", error = %e, "readiness check failed");
+            Check::error("feature-flags:read", "feature flag config is unreadable")
+        }
     };
-    let write = dir_check("feature-flags:write", path.parent()).await;
+    let write = match state.flags.probe_write().await {
+        Ok(()) => Check::ok("feature-flags:write", "writable"),
+        Err(e) => {
+            tracing::warn!(check = "feature-flags:write", error = %e, "readiness check failed");
+            Check::error("feature-flags:write", "feature flag store is not writable")
+        }
+    };
     vec![read, write]
 }

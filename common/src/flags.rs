@@ -1,0 +1,386 @@
+//! The feature-flag domain: the config document, validation and merge of admin updates, and
+//! per-user evaluation (force → allowlist → sha256 bucket < rolloutPercent). No I/O.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The flag that rolls callers out to the yolov11 weights when a request names no variant.
+pub const MODEL_VARIANT_YOLOV11_FLAG: &str = "modelVariantYolov11";
+
+/// Flags that exist even when no config file does.
+pub const DEFAULT_FLAGS: &[&str] = &["roundFlowV2", MODEL_VARIANT_YOLOV11_FLAG];
+
+/// A forced state that overrides allowlist and rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Force {
+    /// Enabled for everyone.
+    ForceOn,
+    /// Disabled for everyone.
+    ForceOff,
+}
+
+/// One flag's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FlagSettings {
+    /// Share of users (0..=100) enabled by bucket; `None` rolls out to nobody.
+    pub rollout_percent: Option<u8>,
+    /// Users always enabled (unless forced off).
+    pub allowlist: Option<Vec<String>>,
+    /// Overrides everything.
+    pub force: Option<Force>,
+}
+
+/// Who changed the config last, and its version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagsMeta {
+    /// Last change, RFC 3339.
+    pub updated_at: Option<String>,
+    /// Admin identity of the last change (never a token).
+    pub updated_by: Option<String>,
+    /// Bumped by every accepted PUT; 0 for the built-in defaults.
+    pub version: u64,
+}
+
+/// The whole config document: flags by name, plus `meta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagsConfig {
+    /// Flags by name, sorted.
+    pub flags: BTreeMap<String, FlagSettings>,
+    /// Version and last change.
+    pub meta: FlagsMeta,
+}
+
+impl Default for FlagsConfig {
+    fn default() -> Self {
+        FlagsConfig {
+            flags: DEFAULT_FLAGS.iter().map(|f| (f.to_string(), FlagSettings::default())).collect(),
+            meta: FlagsMeta::default(),
+        }
+    }
+}
+
+impl FlagsConfig {
+    /// The JSON document: `{"<flag>": {...}, ..., "meta": {...}}`.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        for (name, settings) in &self.flags {
+            map.insert(name.clone(), serde_json::to_value(settings).unwrap_or(Value::Null));
+        }
+        map.insert("meta".into(), serde_json::to_value(&self.meta).unwrap_or(Value::Null));
+        Value::Object(map)
+    }
+
+    /// Parses a stored document. Any deviation is corruption: the file was not written by us.
+    pub fn from_json(bytes: &[u8]) -> Result<FlagsConfig, String> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let Value::Object(mut map) = value else { return Err("not a JSON object".into()) };
+        let meta = match map.remove("meta") {
+            Some(m) => serde_json::from_value(m).map_err(|e| format!("meta: {e}"))?,
+            None => FlagsMeta::default(),
+        };
+        let mut config = FlagsConfig { flags: FlagsConfig::default().flags, meta };
+        for (name, v) in map {
+            if !valid_flag_name(&name) {
+                return Err(format!("invalid flag name {name:?}"));
+            }
+            let settings = parse_settings(&name, &v, &FlagSettings::default()).map_err(|e| e.join("; "))?;
+            config.flags.insert(name, settings);
+        }
+        Ok(config)
+    }
+}
+
+/// `^[A-Za-z][A-Za-z0-9_]{0,63}$`
+pub fn valid_flag_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Validates one flag's JSON against the schema and merges it onto `base` (fields it names replace,
+/// the others stay). Every problem is reported, each naming its field.
+fn parse_settings(flag: &str, v: &Value, base: &FlagSettings) -> Result<FlagSettings, Vec<String>> {
+    let Value::Object(fields) = v else { return Err(vec![format!("{flag}: must be an object")]) };
+    let mut out = base.clone();
+    let mut errors = Vec::new();
+    for (field, value) in fields {
+        match field.as_str() {
+            "rolloutPercent" => {
+                match value {
+                    Value::Null => out.rollout_percent = None,
+                    Value::Number(n) => match n.as_u64() {
+                        Some(p) if p <= 100 => out.rollout_percent = Some(p as u8),
+                        _ => errors
+                            .push(format!("{flag}.rolloutPercent: must be an integer from 0 to 100 or null, got {n}")),
+                    },
+                    other => errors
+                        .push(format!("{flag}.rolloutPercent: must be an integer from 0 to 100 or null, got {other}")),
+                }
+            }
+            "allowlist" => match value {
+                Value::Null => out.allowlist = None,
+                Value::Array(items) => {
+                    let ids: Vec<String> = items
+                        .iter()
+                        .filter_map(|i| i.as_str().filter(|s| !s.trim().is_empty()).map(str::to_string))
+                        .collect();
+                    if ids.len() == items.len() {
+                        out.allowlist = Some(ids);
+                    } else {
+                        errors.push(format!("{flag}.allowlist: must be a list of non-empty strings or null"));
+                    }
+                }
+                _ => errors.push(format!("{flag}.allowlist: must be a list of non-empty strings or null")),
+            },
+            "force" => match value {
+                Value::Null => out.force = None,
+                Value::String(s) if s == "force_on" => out.force = Some(Force::ForceOn),
+                Value::String(s) if s == "force_off" => out.force = Some(Force::ForceOff),
+                other => errors.push(format!("{flag}.force: must be \"force_on\", \"force_off\" or null, got {other}")),
+            },
+            unknown => {
+                errors.push(format!("{flag}.{unknown}: unknown field (allowed: rolloutPercent, allowlist, force)"))
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// One flag's change, for the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagChange {
+    /// The flag.
+    pub flag: String,
+    /// Settings before (`null` for a new flag).
+    pub before: Option<FlagSettings>,
+    /// Settings after.
+    pub after: FlagSettings,
+}
+
+/// Validates an admin update (`{"<flag>": {<fields>}, ...}`) and merges it onto `current`,
+/// returning the new config (version bumped, meta stamped) and the changes. All problems are
+/// reported together; nothing is applied unless everything is valid.
+pub fn apply_update(
+    current: &FlagsConfig,
+    update: &Value,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<(FlagsConfig, Vec<FlagChange>), Vec<String>> {
+    let Value::Object(map) = update else { return Err(vec!["body must be a JSON object of flags".into()]) };
+    if map.is_empty() {
+        return Err(vec!["body names no flag".into()]);
+    }
+    let mut next = current.clone();
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    for (name, v) in map {
+        if name == "meta" {
+            errors.push("meta: managed by the server; remove it from the body".into());
+            continue;
+        }
+        if !valid_flag_name(name) {
+            errors.push(format!("{name:?}: invalid flag name (must match ^[A-Za-z][A-Za-z0-9_]{{0,63}}$)"));
+            continue;
+        }
+        let before = current.flags.get(name).cloned();
+        match parse_settings(name, v, &before.clone().unwrap_or_default()) {
+            Ok(after) => {
+                if before.as_ref() != Some(&after) {
+                    changes.push(FlagChange { flag: name.clone(), before, after: after.clone() });
+                }
+                next.flags.insert(name.clone(), after);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    next.meta = FlagsMeta {
+        updated_at: Some(crate::runs::format_ts(&at)),
+        updated_by: Some(by.to_string()),
+        version: current.meta.version + 1,
+    };
+    Ok((next, changes))
+}
+
+/// The bucket (0..100) of a user for a flag: the first 4 bytes of sha256("{flag}:{user}") as a
+/// big-endian integer, mod 100. Raising a percent only adds buckets, so it never turns a user off.
+pub fn bucket(flag: &str, user: &str) -> u32 {
+    let digest = Sha256::digest(format!("{flag}:{user}").as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 100
+}
+
+/// A flag evaluated for one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    /// On or off for this user.
+    pub enabled: bool,
+    /// The configured rollout percent.
+    pub rollout_pct: Option<u8>,
+    /// What decided: `force`, `allowlist`, `rollout` or `default`.
+    pub source: &'static str,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Evaluates one flag for `user`: force, then allowlist, then bucket < rolloutPercent.
+pub fn evaluate(flag: &str, settings: &FlagSettings, user: &str) -> Evaluation {
+    let rollout_pct = settings.rollout_percent;
+    match settings.force {
+        Some(Force::ForceOn) => {
+            return Evaluation { enabled: true, rollout_pct, source: "force", reason: "force_on".into() }
+        }
+        Some(Force::ForceOff) => {
+            return Evaluation { enabled: false, rollout_pct, source: "force", reason: "force_off".into() }
+        }
+        None => {}
+    }
+    if settings.allowlist.as_ref().is_some_and(|ids| ids.iter().any(|id| id == user)) {
+        return Evaluation { enabled: true, rollout_pct, source: "allowlist", reason: "user is allowlisted".into() };
+    }
+    match rollout_pct {
+        None => Evaluation { enabled: false, rollout_pct, source: "default", reason: "no rollout configured".into() },
+        Some(pct) => {
+            let b = bucket(flag, user);
+            let enabled = b < u32::from(pct);
+            let op = if enabled { "<" } else { ">=" };
+            Evaluation { enabled, rollout_pct, source: "rollout", reason: format!("bucket {b} {op} {pct}") }
+        }
+    }
+}
+
+/// Every flag of `config` evaluated for `user`.
+pub fn evaluate_all(config: &FlagsConfig, user: &str) -> BTreeMap<String, Evaluation> {
+    config.flags.iter().map(|(name, s)| (name.clone(), evaluate(name, s, user))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn update(current: &FlagsConfig, v: Value) -> Result<(FlagsConfig, Vec<FlagChange>), Vec<String>> {
+        apply_update(current, &v, "admin", Utc::now())
+    }
+
+    #[test]
+    fn bucket_vectors_follow_the_documented_formula() {
+        // Computed independently: python3 -c "import hashlib;
+        //   print(int.from_bytes(hashlib.sha256(b'roundFlowV2:alice').digest()[:4],'big') % 100)"
+        assert_eq!(bucket("roundFlowV2", "alice"), 63);
+        assert_eq!(bucket("roundFlowV2", "bob"), 52);
+        assert_eq!(bucket("roundFlowV2", "anonymous"), 39);
+        assert_eq!(bucket("modelVariantYolov11", "user-42"), 88);
+        assert_eq!(bucket("modelVariantYolov11", "alice"), 62);
+    }
+
+    #[test]
+    fn the_runbook_update_works_as_written_and_bumps_the_version() {
+        let (next, changes) =
+            update(&FlagsConfig::default(), json!({"roundFlowV2": {"rolloutPercent": 10}})).expect("valid");
+        assert_eq!(next.flags["roundFlowV2"].rollout_percent, Some(10));
+        assert_eq!(next.meta.version, 1);
+        assert_eq!(next.meta.updated_by.as_deref(), Some("admin"));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].before, Some(FlagSettings::default()));
+        // Merge: naming only force keeps the percent.
+        let (again, _) = update(&next, json!({"roundFlowV2": {"force": "force_off"}})).expect("valid");
+        assert_eq!(again.flags["roundFlowV2"].rollout_percent, Some(10));
+        assert_eq!(again.flags["roundFlowV2"].force, Some(Force::ForceOff));
+        assert_eq!(again.meta.version, 2);
+    }
+
+    #[test]
+    fn every_validation_rule_rejects_and_names_its_field() {
+        let base = FlagsConfig::default();
+        let cases = [
+            (json!({"f": {"rolloutPercent": true}}), "f.rolloutPercent"),
+            (json!({"f": {"rolloutPercent": 10.5}}), "f.rolloutPercent"),
+            (json!({"f": {"rolloutPercent": "10"}}), "f.rolloutPercent"),
+            (json!({"f": {"rolloutPercent": 101}}), "f.rolloutPercent"),
+            (json!({"f": {"rolloutPercent": -1}}), "f.rolloutPercent"),
+            (json!({"f": {"allowlist": ["a", ""]}}), "f.allowlist"),
+            (json!({"f": {"allowlist": [1]}}), "f.allowlist"),
+            (json!({"f": {"allowlist": "a"}}), "f.allowlist"),
+            (json!({"f": {"force": "on"}}), "f.force"),
+            (json!({"f": {"force": true}}), "f.force"),
+            (json!({"f": {"rollout": 5}}), "f.rollout"),
+            (json!({"f": 5}), "f: must be an object"),
+            (json!({"9lives": {}}), "invalid flag name"),
+            (json!({"has-dash": {}}), "invalid flag name"),
+            (json!({"a".repeat(65): {}}), "invalid flag name"),
+            (json!({"meta": {"version": 9}}), "meta"),
+            (json!({}), "names no flag"),
+            (json!([1]), "JSON object"),
+        ];
+        for (body, needle) in cases {
+            let errs = update(&base, body.clone()).expect_err(&body.to_string());
+            assert!(errs.iter().any(|e| e.contains(needle)), "{body}: {errs:?}");
+        }
+        // Several problems at once are all reported, and nothing is applied.
+        let errs =
+            update(&base, json!({"f": {"rolloutPercent": "x", "bogus": 1}, "g": {"force": 1}})).expect_err("bad");
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(update(&base, json!({"f": {"rolloutPercent": 0, "allowlist": null, "force": null}})).is_ok());
+        assert!(update(&base, json!({"A_1": {"rolloutPercent": 100}})).is_ok());
+    }
+
+    #[test]
+    fn evaluation_order_is_force_then_allowlist_then_bucket() {
+        let user = "alice"; // bucket 63 for roundFlowV2
+        let s = |pct: Option<u8>, allow: Option<Vec<&str>>, force: Option<Force>| FlagSettings {
+            rollout_percent: pct,
+            allowlist: allow.map(|a| a.into_iter().map(String::from).collect()),
+            force,
+        };
+        let e = evaluate("roundFlowV2", &s(Some(100), Some(vec![user]), Some(Force::ForceOff)), user);
+        assert_eq!((e.enabled, e.source), (false, "force"));
+        let e = evaluate("roundFlowV2", &s(Some(0), None, Some(Force::ForceOn)), user);
+        assert_eq!((e.enabled, e.source), (true, "force"));
+        let e = evaluate("roundFlowV2", &s(Some(0), Some(vec![user]), None), user);
+        assert_eq!((e.enabled, e.source), (true, "allowlist"));
+        let e = evaluate("roundFlowV2", &s(Some(64), None, None), user);
+        assert_eq!((e.enabled, e.source, e.reason.as_str()), (true, "rollout", "bucket 63 < 64"));
+        let e = evaluate("roundFlowV2", &s(Some(63), None, None), user);
+        assert_eq!((e.enabled, e.reason.as_str()), (false, "bucket 63 >= 63"));
+        let e = evaluate("roundFlowV2", &s(None, None, None), user);
+        assert_eq!((e.enabled, e.source), (false, "default"));
+    }
+
+    #[test]
+    fn raising_the_percent_never_turns_a_user_off() {
+        let users: Vec<String> = (0..500).map(|i| format!("user-{i}")).collect();
+        let mut previously_on = std::collections::HashSet::new();
+        for pct in 0..=100u8 {
+            let s = FlagSettings { rollout_percent: Some(pct), ..Default::default() };
+            let on: std::collections::HashSet<_> = users.iter().filter(|u| evaluate("f", &s, u).enabled).collect();
+            assert!(previously_on.is_subset(&on), "raising to {pct} turned someone off");
+            previously_on = on;
+        }
+        assert_eq!(previously_on.len(), users.len(), "100% is everyone");
+    }
+
+    #[test]
+    fn stored_documents_round_trip_and_foreign_ones_are_corrupt() {
+        let (cfg, _) = update(&FlagsConfig::default(), json!({"x": {"allowlist": ["u1"]}})).expect("valid");
+        let bytes = serde_json::to_vec(&cfg.to_json()).expect("json");
+        assert_eq!(FlagsConfig::from_json(&bytes).expect("parse"), cfg);
+        for bad in [&b"{not json"[..], b"[]", br#"{"f": {"rolloutPercent": "10"}}"#, br#"{"meta": {"version": "x"}}"#] {
+            assert!(FlagsConfig::from_json(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The prune function: POST /runs/v1/prune (manual, with overrides and dry runs) and the scheduled
+//! EventBridge prune (the same rule with the environment's retention settings).
+//!
+//! Both arrive through one Lambda binary: API Gateway events as HTTP requests, the EventBridge
+//! "Scheduled Event" through lambda_http's pass-through (a request whose context is `PassThrough`
+//! and whose body is the raw event). The dispatcher can never produce a pass-through request, so
+//! the scheduled path is not reachable over HTTP.
+
+pub mod retention;
+
+use common::auth::{self, Guard};
+use common::error::{ApiError, ErrorCode};
+use common::http::{find_route, json_response, query_param, respond, Route};
+use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::request::RequestContext;
+use common::lambda_http::{Body, Request, RequestExt, Response};
+use common::state::AppState;
+use serde_json::{json, Value};
+
+pub use retention::{prune, Policy, Summary};
+
+/// The routes this function serves over HTTP.
+pub const ROUTES: &[Route] = &[Route::new(Method::POST, "/runs/v1/prune", Guard::ApiKey)];
+
+/// Serves one request (Lambda, dispatcher and tests all call this).
+pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
+    if matches!(req.request_context_ref(), Some(RequestContext::PassThrough)) {
+        return scheduled(state, &req).await;
+    }
+    respond(route(state, &req).await)
+}
+
+async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
+    auth::check(&state.config, route.guard, req)?;
+    if state.config.prune_locked() {
+        return Err(ApiError::new(
+            ErrorCode::PruneLocked,
+            "pruning is locked on this deployment (RUNS_PRUNE_LOCKED or PROD_LOCK is set)",
+        ));
+    }
+    let (policy, dry_run) = parse_request(state, req)?;
+    let summary = prune(&state.runs, policy, common::runs::now(), dry_run).await?;
+    tracing::info!(scanned = summary.scanned, deleted = summary.deleted, kept = summary.kept, dry_run, "manual prune");
+    Ok(json_response(StatusCode::OK, &summary))
+}
+
+fn invalid(field: &str, got: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::InvalidPruneParameter, format!("{field} must be a non-negative integer, got {got}"))
+}
+
+/// The effective policy: query parameters win over the JSON body, which wins over the environment.
+pub fn parse_request(state: &AppState, req: &Request) -> Result<(Policy, bool), ApiError> {
+    let body: serde_json::Map<String, Value> = match req.body().as_ref() {
+        b if b.iter().all(u8::is_ascii_whitespace) => serde_json::Map::new(),
+        b => match serde_json::from_slice::<Value>(b) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err(ApiError::new(ErrorCode::InvalidJson, "body must be a JSON object")),
+            Err(e) => return Err(ApiError::new(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}"))),
+        },
+    };
+    if let Some(unknown) = body.keys().find(|k| !["max_runs", "max_age_days", "dry_run"].contains(&k.as_str())) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidPruneParameter,
+            format!("unknown field {unknown:?} (allowed: max_runs, max_age_days, dry_run)"),
+        ));
+    }
+    let number = |field: &str, env: Option<u64>| -> Result<Option<u64>, ApiError> {
+        if let Some(q) = query_param(req, field) {
+            return q.trim().parse::<u64>().map(Some).map_err(|_| invalid(field, format!("{q:?}")));
+        }
+        match body.get(field) {
+            None | Some(Value::Null) => Ok(env),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| invalid(field, n)),
+            Some(other) => Err(invalid(field, other)),
+        }
+    };
+    let policy = Policy {
+        max_runs: number("max_runs", state.config.runs_prune_max_runs)?,
+        max_age_days: number("max_age_days", state.config.runs_prune_max_age_days)?,
+    };
+    let dry_run = match query_param(req, "dry_run") {
+        Some(q) => match q.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" | "" => false,
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidPruneParameter,
+                    format!("dry_run must be true or false, got {q:?}"),
+                ))
+            }
+        },
+        None => match body.get("dry_run") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidPruneParameter,
+                    format!("dry_run must be true or false, got {other}"),
+                ))
+            }
+        },
+    };
+    Ok((policy, dry_run))
+}
+
+/// The EventBridge schedule: the environment's retention settings, no overrides, summary logged.
+async fn scheduled(state: &AppState, req: &Request) -> Response<Body> {
+    let event: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
+    let detail_type = event["detail-type"].as_str().unwrap_or("");
+    if event["source"] != "aws.events" || detail_type != "Scheduled Event" {
+        tracing::warn!(detail_type, "ignoring a non-HTTP event that is not an EventBridge schedule");
+        return ApiError::new(ErrorCode::UnsupportedEvent, "only EventBridge scheduled events are handled")
+            .into_response();
+    }
+    if state.config.prune_locked() {
+        tracing::info!(event_time = event["time"].as_str(), "scheduled prune skipped: pruning is locked");
+        return json_response(StatusCode::OK, &json!({"skipped": "locked"}));
+    }
+    let policy =
+        Policy { max_runs: state.config.runs_prune_max_runs, max_age_days: state.config.runs_prune_max_age_days };
+    match prune(&state.runs, policy, common::runs::now(), false).await {
+        Ok(s) => {
+            tracing::info!(
+                scanned = s.scanned,
+                deleted = s.deleted,
+                kept = s.kept,
+                max_runs = policy.max_runs,
+                max_age_days = policy.max_age_days,
+                event_time = event["time"].as_str(),
+                "scheduled prune"
+            );
+            json_response(StatusCode::OK, &s)
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

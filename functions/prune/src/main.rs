@@ -1,0 +1,6 @@
+//! The prune Lambda binary: bootstrap only; every route lives in the library's `handle`.
+
+#[tokio::main]
+async fn main() -> Result<(), common::lambda_http::Error> {
+    common::bootstrap::run_lambda(|state, req| async move { prune::handle(&state, req).await }).await
+}
