@@ -268,6 +268,15 @@ pub fn evaluate_all(config: &FlagsConfig, user: &str) -> BTreeMap<String, Evalua
     config.flags.iter().map(|(name, s)| (name.clone(), evaluate(name, s, user))).collect()
 }
 
+/// The model variant the `modelVariantYolov11` rollout picks for `user`: yolov11 when the flag is
+/// on for them, else `None`, so the caller falls through to MODEL_VARIANT. The analyze endpoints
+/// consult this after the request's explicit sources (header, form, query, payload) and record
+/// `override_source: flag` when it decides.
+pub fn rollout_model_variant(config: &FlagsConfig, user: &str) -> Option<crate::runs::ModelVariant> {
+    let settings = config.flags.get(MODEL_VARIANT_YOLOV11_FLAG)?;
+    evaluate(MODEL_VARIANT_YOLOV11_FLAG, settings, user).enabled.then_some(crate::runs::ModelVariant::Yolov11)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +368,19 @@ mod tests {
         assert_eq!((e.enabled, e.reason.as_str()), (false, "bucket 63 >= 63"));
         let e = evaluate("roundFlowV2", &s(None, None, None), user);
         assert_eq!((e.enabled, e.source), (false, "default"));
+    }
+
+    #[test]
+    fn the_model_rollout_flag_picks_yolov11_for_its_share_only() {
+        use crate::runs::ModelVariant;
+        let off = FlagsConfig::default();
+        assert_eq!(rollout_model_variant(&off, "alice"), None, "default config rolls out to nobody");
+        // Buckets for modelVariantYolov11: alice 62, user-42 88.
+        let (cfg, _) = update(&off, json!({"modelVariantYolov11": {"rolloutPercent": 70}})).expect("valid");
+        assert_eq!(rollout_model_variant(&cfg, "alice"), Some(ModelVariant::Yolov11));
+        assert_eq!(rollout_model_variant(&cfg, "user-42"), None);
+        let share = (0..1000).filter(|i| rollout_model_variant(&cfg, &format!("u{i}")).is_some()).count();
+        assert!((620..=780).contains(&share), "about 70% of users, got {share}/1000");
     }
 
     #[test]
