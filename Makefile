@@ -14,15 +14,18 @@ export PORT ?= 8000
 
 FUNCTIONS := runs health prune flags
 
-.PHONY: run test build lint bench fmt $(FUNCTIONS) help
+.PHONY: setup run test build lint bench fmt $(FUNCTIONS) help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-run: ## the dispatcher on :$(PORT) with the file store under ./data
+setup: ## libonnxruntime.so from the PyPI onnxruntime wheel into .ort/lib (idempotent)
+	./scripts/setup-ort.sh
+
+run: setup ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
 	cargo run --release -p local --bin dispatcher
 
-test: ## every test of the workspace
+test: setup ## every test of the workspace
 	cargo test --workspace
 
 build: ## release build of every binary

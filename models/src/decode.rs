@@ -1,0 +1,151 @@
+//! Decoding the two output layouts into detections (in model-input pixels), and class-aware NMS.
+//!
+//! - YOLOv10 end-to-end head `[1, N, 6]`: rows `[x1, y1, x2, y2, score, class_id]`, already one box
+//!   per object (no NMS); keep rows above the score threshold.
+//! - YOLO11 raw head `[1, 4 + nc, A]`, channel-major: for each anchor `[cx, cy, w, h, s_0 .. s_nc-1]`;
+//!   take the best class per anchor, threshold, then NMS within each class.
+
+use crate::detection::{BBox, Class, Detection};
+
+/// Detection thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Minimum score kept.
+    pub score: f32,
+    /// IoU above which NMS suppresses the lower-scored box of the same class.
+    pub iou: f32,
+    /// Most detections returned per frame.
+    pub max_detections: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { score: 0.25, iou: 0.5, max_detections: 100 }
+    }
+}
+
+/// Decodes a `[1, rows, 6]` end-to-end output.
+pub fn decode_end_to_end(data: &[f32], rows: usize, t: &Thresholds) -> Vec<Detection> {
+    let mut out: Vec<Detection> = data
+        .chunks_exact(6)
+        .take(rows)
+        .filter(|r| r[4] >= t.score && r[4].is_finite())
+        .filter_map(|r| {
+            let class = Class::from_id(r[5].round().max(0.0) as usize)?;
+            Some(Detection { class, score: r[4], bbox: BBox::new(r[0], r[1], r[2], r[3]) })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out.truncate(t.max_detections);
+    out
+}
+
+/// Decodes a `[1, 4 + classes, anchors]` raw output and applies class-aware NMS.
+pub fn decode_raw(data: &[f32], classes: usize, anchors: usize, t: &Thresholds) -> Vec<Detection> {
+    if data.len() < (4 + classes) * anchors {
+        return Vec::new();
+    }
+    let at = |c: usize, a: usize| data[c * anchors + a];
+    let mut candidates = Vec::new();
+    for a in 0..anchors {
+        let (mut best, mut best_score) = (0, f32::MIN);
+        for c in 0..classes {
+            let s = at(4 + c, a);
+            if s > best_score {
+                (best, best_score) = (c, s);
+            }
+        }
+        if best_score < t.score || !best_score.is_finite() {
+            continue;
+        }
+        let Some(class) = Class::from_id(best) else { continue };
+        let bbox = BBox::from_center(at(0, a), at(1, a), at(2, a), at(3, a));
+        candidates.push(Detection { class, score: best_score, bbox });
+    }
+    let mut kept = nms(candidates, t.iou);
+    kept.truncate(t.max_detections);
+    kept
+}
+
+/// Class-aware non-maximum suppression: highest score first, a box is dropped when it overlaps a
+/// kept box of the same class by more than `iou`. Boxes of different classes never suppress each
+/// other (a ball sitting on the club face stays).
+pub fn nms(mut dets: Vec<Detection>, iou: f32) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::with_capacity(dets.len().min(64));
+    for d in dets {
+        if kept.iter().all(|k| k.class != d.class || k.bbox.iou(&d.bbox) <= iou) {
+            kept.push(d);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(class: Class, score: f32, x: f32, y: f32, s: f32) -> Detection {
+        Detection { class, score, bbox: BBox::new(x, y, x + s, y + s) }
+    }
+
+    #[test]
+    fn nms_keeps_the_best_of_overlapping_same_class_boxes_only() {
+        let dets = vec![
+            det(Class::GolfBall, 0.6, 10.0, 10.0, 10.0),
+            det(Class::GolfBall, 0.9, 11.0, 11.0, 10.0), // overlaps the first: wins
+            det(Class::GolfBall, 0.5, 100.0, 100.0, 10.0), // far away: kept
+            det(Class::ClubHead, 0.4, 10.0, 10.0, 10.0), // other class at the same place: kept
+        ];
+        let kept = nms(dets, 0.5);
+        assert_eq!(kept.len(), 3);
+        assert_eq!(kept[0].score, 0.9);
+        assert!(kept.iter().any(|d| d.class == Class::ClubHead));
+        assert!(!kept.iter().any(|d| d.score == 0.6));
+        // Touching but below the IoU threshold: both stay.
+        let kept = nms(vec![det(Class::GolfBall, 0.9, 0.0, 0.0, 10.0), det(Class::GolfBall, 0.8, 6.0, 0.0, 10.0)], 0.5);
+        assert_eq!(kept.len(), 2);
+        assert!(nms(Vec::new(), 0.5).is_empty());
+    }
+
+    #[test]
+    fn end_to_end_rows_are_thresholded_and_sorted() {
+        #[rustfmt::skip]
+        let data = [
+            10.0, 20.0, 30.0, 40.0, 0.80, 0.0,
+            50.0, 60.0, 90.0, 100.0, 0.95, 1.0,
+            1.0, 1.0, 2.0, 2.0, 0.10, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.99, 7.0,  // unknown class id: dropped
+        ];
+        let out = decode_end_to_end(&data, 4, &Thresholds::default());
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].class, out[0].score), (Class::ClubHead, 0.95));
+        assert_eq!(out[1].bbox, BBox::new(10.0, 20.0, 30.0, 40.0));
+    }
+
+    #[test]
+    fn raw_channel_major_output_decodes_centres_and_suppresses_duplicates() {
+        // 4 anchors, 2 classes: channels cx, cy, w, h, s_ball, s_head.
+        let anchors = 4;
+        #[rustfmt::skip]
+        let data = [
+            100.0, 101.0, 300.0, 5.0,   // cx
+            200.0, 200.0, 400.0, 5.0,   // cy
+            10.0, 10.0, 60.0, 2.0,      // w
+            10.0, 10.0, 40.0, 2.0,      // h
+            0.9, 0.7, 0.1, 0.2,         // ball score
+            0.1, 0.2, 0.8, 0.1,         // head score
+        ];
+        let out = decode_raw(&data, 2, anchors, &Thresholds::default());
+        assert_eq!(out.len(), 2, "{out:?}");
+        let ball = out.iter().find(|d| d.class == Class::GolfBall).expect("ball");
+        assert_eq!(ball.score, 0.9);
+        assert_eq!(ball.bbox.center(), (100.0, 200.0));
+        let head = out.iter().find(|d| d.class == Class::ClubHead).expect("head");
+        assert_eq!(head.bbox, BBox::new(270.0, 380.0, 330.0, 420.0));
+        assert!(
+            decode_raw(&data[..10], 2, anchors, &Thresholds::default()).is_empty(),
+            "short tensors decode to nothing"
+        );
+    }
+}

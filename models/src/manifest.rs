@@ -1,0 +1,123 @@
+//! The weights manifest (`models/weights/<variant>/manifest.json`) and the checksum that guards
+//! every load: a model file whose sha256 differs from its manifest is never handed to ONNX Runtime.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::ModelError;
+
+/// What the manifest says about the model's input.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TensorSpec {
+    /// Tensor name.
+    pub name: String,
+    /// Static shape.
+    pub shape: Vec<usize>,
+}
+
+/// Where the ONNX file is and what it must hash to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnnxSpec {
+    /// File name beside the manifest.
+    pub file: String,
+    /// Lowercase hex sha256 of the file.
+    pub sha256: String,
+}
+
+/// The manifest fields the runtime uses (the file holds more: training data, epochs, licence...).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    /// `yolov10` or `yolov11`.
+    pub variant: String,
+    /// Class names by id.
+    pub classes: BTreeMap<String, String>,
+    /// Input tensor.
+    pub input: TensorSpec,
+    /// Output tensor.
+    pub output: TensorSpec,
+    /// Model file.
+    pub onnx: OnnxSpec,
+    /// Validation metrics as recorded at export.
+    #[serde(default)]
+    pub validation: serde_json::Value,
+}
+
+/// How to read the output tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputLayout {
+    /// `[1, rows, 6]`: `[x1, y1, x2, y2, score, class]` per row, no NMS needed (YOLOv10).
+    EndToEnd {
+        /// Rows.
+        rows: usize,
+    },
+    /// `[1, 4 + classes, anchors]`: raw head, NMS needed (YOLO11).
+    Raw {
+        /// Classes.
+        classes: usize,
+        /// Anchors.
+        anchors: usize,
+    },
+}
+
+impl Manifest {
+    /// Reads `dir/manifest.json`.
+    pub fn load(dir: &Path) -> Result<Manifest, ModelError> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ModelError::Missing { path: path.clone(), reason: e.to_string() })?;
+        serde_json::from_str(&text).map_err(|e| ModelError::Manifest { path, reason: e.to_string() })
+    }
+
+    /// The model file's path.
+    pub fn model_path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.onnx.file)
+    }
+
+    /// The square input side, from `[1, 3, S, S]`.
+    pub fn input_size(&self) -> Result<u32, String> {
+        match self.input.shape.as_slice() {
+            [1, 3, h, w] if h == w => u32::try_from(*h).map_err(|e| e.to_string()),
+            other => Err(format!("input shape {other:?} is not [1, 3, S, S]")),
+        }
+    }
+
+    /// The output layout, from the output shape and the class count.
+    pub fn layout(&self) -> Result<OutputLayout, String> {
+        let nc = self.classes.len();
+        match self.output.shape.as_slice() {
+            [1, rows, 6] if *rows != 4 + nc => Ok(OutputLayout::EndToEnd { rows: *rows }),
+            [1, c, anchors] if *c == 4 + nc => Ok(OutputLayout::Raw { classes: nc, anchors: *anchors }),
+            other => Err(format!("output shape {other:?} is neither [1, N, 6] nor [1, 4+{nc}, A]")),
+        }
+    }
+}
+
+/// Hashes a file.
+pub fn sha256_file(path: &Path) -> Result<String, std::io::Error> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Reads the model file and checks it against the manifest's sha256, returning its bytes.
+pub fn verified_model_bytes(manifest: &Manifest, dir: &Path) -> Result<Vec<u8>, ModelError> {
+    let path = manifest.model_path(dir);
+    let bytes = std::fs::read(&path).map_err(|e| ModelError::Missing { path: path.clone(), reason: e.to_string() })?;
+    let actual: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if !actual.eq_ignore_ascii_case(manifest.onnx.sha256.trim()) {
+        return Err(ModelError::Checksum { path, expected: manifest.onnx.sha256.clone(), actual });
+    }
+    Ok(bytes)
+}
