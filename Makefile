@@ -19,8 +19,9 @@ FUNCTIONS := runs health prune flags
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-setup: ## libonnxruntime.so from the PyPI onnxruntime wheel into .ort/lib (idempotent)
+setup: ## libonnxruntime.so (PyPI onnxruntime wheel) into .ort/lib, test tools (moto) into .tools (idempotent)
 	./scripts/setup-ort.sh
+	./scripts/setup-tools.sh
 
 run: setup ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
 	cargo run --release -p local --bin dispatcher

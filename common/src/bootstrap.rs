@@ -25,8 +25,12 @@ pub fn init_tracing() {
 }
 
 /// Loads configuration and builds state, or exits the process with a message naming every problem.
-pub fn state_or_exit() -> AppState {
-    match Config::from_env().map_err(|e| e.to_string()).and_then(AppState::from_config) {
+pub async fn state_or_exit() -> AppState {
+    let state = match Config::from_env() {
+        Ok(config) => AppState::from_config(config).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match state {
         Ok(state) => state,
         Err(e) => {
             tracing::error!("{e}");
@@ -43,7 +47,7 @@ where
     Fut: Future<Output = Response<Body>> + Send,
 {
     init_tracing();
-    let state = Arc::new(state_or_exit());
+    let state = Arc::new(state_or_exit().await);
     let handle = &handle;
     lambda_http::run(service_fn(move |req: Request| {
         let state = state.clone();

@@ -35,16 +35,19 @@ impl fmt::Debug for Secret {
 pub enum StoreBackend {
     /// Files under RUN_STORE_DIR.
     File,
+    /// Objects in RUN_STORE_S3_BUCKET under RUN_STORE_S3_PREFIX.
+    S3,
 }
 
 impl StoreBackend {
     /// Accepted values of RUN_STORE_BACKEND.
-    pub const ALLOWED: &'static [&'static str] = &["file"];
+    pub const ALLOWED: &'static [&'static str] = &["file", "s3"];
 
     /// The configured name.
     pub fn as_str(&self) -> &'static str {
         match self {
             StoreBackend::File => "file",
+            StoreBackend::S3 => "s3",
         }
     }
 }
@@ -54,6 +57,7 @@ impl FromStr for StoreBackend {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
             "file" => Ok(StoreBackend::File),
+            "s3" => Ok(StoreBackend::S3),
             other => Err(format!(
                 "RUN_STORE_BACKEND={other:?} is not supported; allowed: {}",
                 StoreBackend::ALLOWED.join(", ")
@@ -85,6 +89,13 @@ pub struct Config {
     pub run_store_dir: PathBuf,
     /// RUN_STORE_BACKEND (default `file`).
     pub run_store_backend: StoreBackend,
+    /// RUN_STORE_S3_BUCKET: required with RUN_STORE_BACKEND=s3.
+    pub run_store_s3_bucket: Option<String>,
+    /// RUN_STORE_S3_PREFIX: key prefix inside the bucket (default empty).
+    pub run_store_s3_prefix: String,
+    /// RUN_STORE_S3_PATH_STYLE: path-style addressing (default: on when AWS_ENDPOINT_URL is set,
+    /// as S3-compatible servers need).
+    pub run_store_s3_path_style: bool,
     /// RUNS_UPLOAD_DIR (default `/data/uploads`).
     pub runs_upload_dir: PathBuf,
     /// RUNS_PRUNE_MAX_RUNS: keep this many newest terminal runs.
@@ -127,6 +138,9 @@ pub const VARIABLES: &[&str] = &[
     "RUN_STORE_DIR",
     "GOLFIQ_RUNS_DIR",
     "RUN_STORE_BACKEND",
+    "RUN_STORE_S3_BUCKET",
+    "RUN_STORE_S3_PREFIX",
+    "RUN_STORE_S3_PATH_STYLE",
     "RUNS_UPLOAD_DIR",
     "RUNS_PRUNE_MAX_RUNS",
     "RUNS_PRUNE_MAX_AGE_DAYS",
@@ -202,6 +216,16 @@ impl Config {
                 errors.push(e);
                 StoreBackend::File
             });
+        let run_store_s3_bucket = get("RUN_STORE_S3_BUCKET");
+        if run_store_backend == StoreBackend::S3 && run_store_s3_bucket.is_none() {
+            errors.push("RUN_STORE_BACKEND=s3 needs RUN_STORE_S3_BUCKET".into());
+        }
+        let run_store_s3_prefix = get("RUN_STORE_S3_PREFIX").unwrap_or_default();
+        let path_style_default = get("AWS_ENDPOINT_URL").is_some();
+        let run_store_s3_path_style = match get("RUN_STORE_S3_PATH_STYLE") {
+            None => path_style_default,
+            Some(_) => flag("RUN_STORE_S3_PATH_STYLE", &mut errors),
+        };
         let path = |k: &str, default: &str| PathBuf::from(get(k).unwrap_or_else(|| default.into()));
         let run_store_dir = PathBuf::from(
             get("RUN_STORE_DIR").or_else(|| get("GOLFIQ_RUNS_DIR")).unwrap_or_else(|| "/data/runs".into()),
@@ -246,6 +270,9 @@ impl Config {
             model_variant,
             run_store_dir,
             run_store_backend,
+            run_store_s3_bucket,
+            run_store_s3_prefix,
+            run_store_s3_path_style,
             runs_upload_dir: path("RUNS_UPLOAD_DIR", "/data/uploads"),
             runs_prune_max_runs,
             runs_prune_max_age_days,
@@ -348,6 +375,32 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+        assert!(text.contains("allowed: file, s3"), "{text}");
+    }
+
+    #[test]
+    fn the_s3_backend_needs_a_bucket_and_defaults_to_path_style_with_an_endpoint() {
+        let err = load(&[("RUN_STORE_BACKEND", "s3")]).expect_err("bucket missing");
+        assert!(err.to_string().contains("RUN_STORE_S3_BUCKET"));
+        let c = load(&[("RUN_STORE_BACKEND", "S3"), ("RUN_STORE_S3_BUCKET", "b"), ("RUN_STORE_S3_PREFIX", "staging/")])
+            .expect("s3");
+        assert_eq!(
+            (c.run_store_backend, c.run_store_s3_prefix.as_str(), c.run_store_s3_path_style),
+            (StoreBackend::S3, "staging/", false)
+        );
+        let local = load(&[
+            ("RUN_STORE_BACKEND", "s3"),
+            ("RUN_STORE_S3_BUCKET", "b"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+        ]);
+        assert!(local.expect("endpoint").run_store_s3_path_style);
+        let off = load(&[
+            ("RUN_STORE_BACKEND", "s3"),
+            ("RUN_STORE_S3_BUCKET", "b"),
+            ("AWS_ENDPOINT_URL", "http://x"),
+            ("RUN_STORE_S3_PATH_STYLE", "0"),
+        ]);
+        assert!(!off.expect("explicit").run_store_s3_path_style);
     }
 
     #[test]

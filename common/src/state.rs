@@ -7,7 +7,16 @@ use crate::config::{Config, StoreBackend};
 use crate::flag_store::FlagStore;
 use crate::run_store::RunStore;
 use crate::storage::file::FileBlobStore;
+use crate::storage::s3::S3BlobStore;
 use crate::storage::{Key, SharedBlobStore};
+
+fn flags_file_name(config: &Config) -> Result<String, String> {
+    let path = &config.feature_flags_config_path;
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("FEATURE_FLAGS_CONFIG_PATH={} has no file name", path.display()))
+}
 
 /// What every handler is given.
 #[derive(Debug, Clone)]
@@ -23,24 +32,41 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the stores `config` names. Fails when FEATURE_FLAGS_CONFIG_PATH has no usable file name.
-    pub fn from_config(config: Config) -> Result<Self, String> {
-        let blobs: SharedBlobStore = match config.run_store_backend {
-            StoreBackend::File => Arc::new(FileBlobStore::new(config.run_store_dir.clone())),
-        };
-        Self::with_blobs(config, blobs)
+    /// Builds the stores `config` names: on the file backend, runs under RUN_STORE_DIR and the flag
+    /// config at FEATURE_FLAGS_CONFIG_PATH; on S3, both in the bucket (the flag config under
+    /// `config/<file name>` beside the runs). Fails when FEATURE_FLAGS_CONFIG_PATH has no usable
+    /// file name.
+    pub async fn from_config(config: Config) -> Result<Self, String> {
+        match config.run_store_backend {
+            StoreBackend::File => {
+                let blobs: SharedBlobStore = Arc::new(FileBlobStore::new(config.run_store_dir.clone()));
+                Self::with_blobs(config, blobs)
+            }
+            StoreBackend::S3 => {
+                let bucket =
+                    config.run_store_s3_bucket.clone().ok_or("RUN_STORE_BACKEND=s3 needs RUN_STORE_S3_BUCKET")?;
+                let client = crate::storage::s3::client_from_env(config.run_store_s3_path_style).await;
+                let store = S3BlobStore::new(client, bucket, config.run_store_s3_prefix.clone());
+                let blobs: SharedBlobStore = Arc::new(store);
+                let key = Key::parse(format!("config/{}", flags_file_name(&config)?)).map_err(|e| e.to_string())?;
+                let flags = FlagStore::new(blobs.clone(), key);
+                Ok(Self::assemble(config, blobs, flags))
+            }
+        }
     }
 
-    /// State over an explicit run blob store (tests, benchmarks, other backends). On the file
-    /// backend the flag config lives at FEATURE_FLAGS_CONFIG_PATH, in a store rooted at its folder.
+    /// State over an explicit run blob store (tests, benchmarks). The flag config lives at
+    /// FEATURE_FLAGS_CONFIG_PATH, in a file store rooted at its folder.
     pub fn with_blobs(config: Config, blobs: SharedBlobStore) -> Result<Self, String> {
-        let path = &config.feature_flags_config_path;
-        let (dir, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
-            (Some(dir), Some(name)) => (dir.to_path_buf(), name.to_string()),
-            _ => return Err(format!("FEATURE_FLAGS_CONFIG_PATH={} has no file name", path.display())),
-        };
+        let name = flags_file_name(&config)?;
+        let dir = config.feature_flags_config_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         let key = Key::parse(name).map_err(|e| format!("FEATURE_FLAGS_CONFIG_PATH: unusable file name: {e}"))?;
         let flags = FlagStore::new(Arc::new(FileBlobStore::new(dir)), key);
-        Ok(AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs, flags })
+        Ok(Self::assemble(config, blobs, flags))
+    }
+
+    /// State over explicit run and flag stores (the S3 tests hold both in one bucket).
+    pub fn assemble(config: Config, blobs: SharedBlobStore, flags: FlagStore) -> Self {
+        AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs, flags }
     }
 }

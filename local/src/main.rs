@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     common::bootstrap::init_tracing();
-    let state = common::bootstrap::state_or_exit();
+    let state = common::bootstrap::state_or_exit().await;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", state.config.port)).await?;
     tracing::info!(addr = %listener.local_addr()?, "dispatcher listening");
     local::run(listener, state, local::shutdown_signal()).await

@@ -23,6 +23,7 @@ async fn api_gateway_v2_events_reach_the_runs_and_health_handlers() {
         dir.path(),
         &[("REQUIRE_API_KEY", "1"), ("API_KEY", "fixture-key")],
     ))
+    .await
     .expect("state");
     let failed = seed_run(&state.runs, Utc::now(), RunKind::Image, ModelVariant::Yolov10, RunStatus::Failed).await;
     seed_run(&state.runs, Utc::now(), RunKind::Image, ModelVariant::Yolov10, RunStatus::Processing).await;

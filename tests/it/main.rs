@@ -5,4 +5,5 @@ mod docs;
 mod flags;
 mod lambda_events;
 mod prune;
+mod s3;
 mod store;

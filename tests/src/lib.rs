@@ -2,6 +2,7 @@
 //! a fresh temp store (`spawn_app`), run seeding, and deadline polling instead of sleeps.
 
 pub mod conformance;
+pub mod s3;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -70,7 +71,7 @@ pub fn config_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
 /// Starts a dispatcher on 127.0.0.1:0 with a fresh temp store and the given extra env.
 pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = AppState::from_config(config_with(dir.path(), extra)).expect("test state");
+    let state = AppState::from_config(config_with(dir.path(), extra)).await.expect("test state");
     spawn_with_state(state, dir).await
 }
 

@@ -8,6 +8,7 @@
 //! exactly as S3's ListObjectsV2 does.
 
 pub mod file;
+pub mod s3;
 
 use std::fmt;
 use std::sync::Arc;

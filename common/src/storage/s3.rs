@@ -1,0 +1,197 @@
+//! The S3 backend of [`BlobStore`] (RUN_STORE_BACKEND=s3): one object per key under a bucket and
+//! prefix, compare-and-swap through S3 conditional writes, listing through ListObjectsV2.
+//!
+//! - `put_if_absent` is `PutObject` with `If-None-Match: *`; `put_if_version` is `PutObject` with
+//!   `If-Match: <etag>`. S3 answers 412 when the condition fails and 409 when a concurrent
+//!   conditional write to the same key is in flight; both mean "someone else won".
+//! - The version is the object's ETag.
+//! - ListObjectsV2 returns keys in ascending UTF-8 byte order, which is the order the run store's
+//!   keys are designed for (newest first); `start_after` maps to `StartAfter`, so the API cursor is
+//!   a key position and S3 continuation tokens stay inside one listing call.
+//! - S3-compatible servers (moto, MinIO, s3s) are reached through `AWS_ENDPOINT_URL` with
+//!   path-style addressing.
+
+use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+
+use super::{validate_prefix, Blob, BlobStore, Key, Listing, StorageError, Version};
+
+/// A [`BlobStore`] on S3.
+#[derive(Debug, Clone)]
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+/// Builds an S3 client from the standard AWS environment (credentials, `AWS_REGION`, defaulting to
+/// us-east-1, `AWS_ENDPOINT_URL`), with path-style addressing when asked.
+pub async fn client_from_env(path_style: bool) -> Client {
+    let region = aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region).load().await;
+    let conf = aws_sdk_s3::config::Builder::from(&shared).force_path_style(path_style).build();
+    Client::from_conf(conf)
+}
+
+fn status_of<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
+}
+
+fn backend<E: std::fmt::Debug + ProvideErrorMetadata, R: std::fmt::Debug>(op: &str, e: SdkError<E, R>) -> StorageError {
+    let code = e.code().unwrap_or("").to_string();
+    let message = e.message().unwrap_or("").to_string();
+    StorageError::Backend(format!("s3 {op}: {code} {message} ({e:?})"))
+}
+
+impl S3BlobStore {
+    /// A store over `bucket`, every key under `prefix` (empty, or ending in `/`).
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
+        let mut prefix = prefix.into();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        S3BlobStore { client, bucket: bucket.into(), prefix }
+    }
+
+    fn object_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// The bucket name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The client, for presigning upload URLs.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The full object key for a store key.
+    pub fn full_key(&self, key: &Key) -> String {
+        self.object_key(key.as_str())
+    }
+
+    async fn put_with(
+        &self,
+        key: &Key,
+        bytes: &[u8],
+        if_none_match: Option<&str>,
+        if_match: Option<&str>,
+    ) -> Result<Version, StorageError> {
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key.as_str()))
+            .body(ByteStream::from(bytes.to_vec()))
+            .set_if_none_match(if_none_match.map(str::to_string))
+            .set_if_match(if_match.map(str::to_string))
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Version(out.e_tag().unwrap_or_default().to_string())),
+            Err(e) => {
+                let status = status_of(&e);
+                let code = e.code().unwrap_or("");
+                match (status, code, if_none_match.is_some()) {
+                    (Some(412), _, true) | (_, "PreconditionFailed", true) => {
+                        Err(StorageError::AlreadyExists(key.clone()))
+                    }
+                    (Some(412), _, false) | (_, "PreconditionFailed", false) => {
+                        Err(StorageError::VersionMismatch(key.clone()))
+                    }
+                    // A concurrent conditional write to the same key: the other writer wins.
+                    (Some(409), _, true) => Err(StorageError::AlreadyExists(key.clone())),
+                    (Some(409), _, false) => Err(StorageError::VersionMismatch(key.clone())),
+                    (Some(404), _, _) | (_, "NoSuchKey", _) if if_match.is_some() => {
+                        Err(StorageError::NotFound(key.clone()))
+                    }
+                    _ => Err(backend("PutObject", e)),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn get(&self, key: &Key) -> Result<Blob, StorageError> {
+        let result = self.client.get_object().bucket(&self.bucket).key(self.object_key(key.as_str())).send().await;
+        match result {
+            Ok(out) => {
+                let version = Version(out.e_tag().unwrap_or_default().to_string());
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StorageError::Backend(format!("s3 GetObject body: {e}")))?
+                    .into_bytes()
+                    .to_vec();
+                Ok(Blob { bytes, version })
+            }
+            Err(e) if status_of(&e) == Some(404) || e.code() == Some("NoSuchKey") => {
+                Err(StorageError::NotFound(key.clone()))
+            }
+            Err(e) => Err(backend("GetObject", e)),
+        }
+    }
+
+    async fn put_if_absent(&self, key: &Key, bytes: &[u8]) -> Result<Version, StorageError> {
+        self.put_with(key, bytes, Some("*"), None).await
+    }
+
+    async fn put_if_version(&self, key: &Key, bytes: &[u8], expected: &Version) -> Result<Version, StorageError> {
+        self.put_with(key, bytes, None, Some(&expected.0)).await
+    }
+
+    async fn put(&self, key: &Key, bytes: &[u8]) -> Result<Version, StorageError> {
+        self.put_with(key, bytes, None, None).await
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), StorageError> {
+        match self.client.delete_object().bucket(&self.bucket).key(self.object_key(key.as_str())).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(backend("DeleteObject", e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<Listing, StorageError> {
+        validate_prefix(prefix)?;
+        let full_prefix = self.object_key(prefix);
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        let want = limit.saturating_add(1);
+        loop {
+            let page = (want - keys.len()).min(1000) as i32;
+            let mut req = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full_prefix).max_keys(page);
+            req = match (&token, start_after) {
+                (Some(t), _) => req.continuation_token(t),
+                (None, Some(sa)) => req.start_after(self.object_key(sa)),
+                (None, None) => req,
+            };
+            let out = req.send().await.map_err(|e| backend("ListObjectsV2", e))?;
+            for obj in out.contents() {
+                let Some(k) = obj.key().and_then(|k| k.strip_prefix(&self.prefix)) else { continue };
+                if let Ok(key) = Key::parse(k) {
+                    keys.push(key);
+                }
+            }
+            token = out.next_continuation_token().map(str::to_string);
+            if keys.len() >= want || !out.is_truncated().unwrap_or(false) || token.is_none() {
+                break;
+            }
+        }
+        let truncated = keys.len() > limit;
+        keys.truncate(limit);
+        Ok(Listing { keys, truncated })
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "s3"
+    }
+}

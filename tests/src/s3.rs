@@ -1,0 +1,79 @@
+//! A real S3-compatible server for the tests: `moto_server` (PyPI `moto[server]`, installed by
+//! `make setup` into .tools/venv) started once per test binary on 127.0.0.1, one bucket per test.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::Client;
+
+/// The running server; killed when the test process exits.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    child: Child,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn moto_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/moto_server");
+    if local.exists() {
+        return local;
+    }
+    PathBuf::from("moto_server")
+}
+
+fn start() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let bin = moto_binary();
+    let child = Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {} ({e}); run `make setup` to install moto[server]", bin.display()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Moto { endpoint: format!("http://127.0.0.1:{port}"), child }
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The shared server, started on first use.
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(start)
+}
+
+/// A client for the shared server (static test credentials, path-style).
+pub fn client() -> Client {
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "golfiq-tests"))
+        .endpoint_url(&moto().endpoint)
+        .force_path_style(true)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A fresh bucket for one test.
+pub async fn bucket(client: &Client) -> String {
+    let name = format!("golfiq-{}", uuid::Uuid::new_v4().simple());
+    client.create_bucket().bucket(&name).send().await.unwrap_or_else(|e| panic!("create bucket {name}: {e:?}"));
+    name
+}
