@@ -154,6 +154,9 @@ pub const VARIABLES: &[&str] = &[
     "MAX_BODY_BYTES",
 ];
 
+/// Variables only the local dispatcher reads (a Lambda function never does).
+pub const DISPATCHER_ONLY: &[&str] = &["PORT", "MAX_BODY_BYTES"];
+
 /// Aliases accepted for the dashboard's build-time names (the runbook's `VITE_` variables).
 pub const ALIASES: &[(&str, &str)] = &[
     ("GOLFIQ_RUNS_DIR", "RUN_STORE_DIR"),
