@@ -14,7 +14,7 @@ export PORT ?= 8000
 
 FUNCTIONS := runs health prune flags
 
-.PHONY: setup run test build lint bench fmt $(FUNCTIONS) help
+.PHONY: setup run test build lint bench lambda fmt $(FUNCTIONS) help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,8 +26,9 @@ setup: ## libonnxruntime.so (PyPI onnxruntime wheel) into .ort/lib, test tools (
 run: setup ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
 	cargo run --release -p local --bin dispatcher
 
-test: setup ## every test of the workspace
+test: setup ## every test of the workspace, and the runs dashboard in a real browser
 	cargo test --workspace
+	$(MAKE) test-browser
 
 build: ## release build of every binary
 	cargo build --release --workspace
@@ -39,8 +40,28 @@ lint: ## formatting and clippy, warnings are errors
 fmt:
 	cargo fmt --all
 
-bench: ## benchmarks (figures go to docs/PERFORMANCE.md)
+bench: setup ## benchmarks (figures go to docs/PERFORMANCE.md)
+	./scripts/setup-bench.sh
 	cargo bench -p golfiq-tests --bench runs_list
+	cargo bench -p models --bench detector
 
-$(FUNCTIONS): ## one function's Lambda binary (native build; cargo-lambda comes with the deployment issue)
+lambda: setup ## every function's Lambda artefact (target/lambda/<name>/bootstrap) with cargo-lambda
+	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release $(addprefix --bin ,$(FUNCTIONS))
+
+$(FUNCTIONS): ## one function's binary, native build (`make lambda` builds the Lambda artefacts)
 	cargo build --release -p $@ --bin $@
+
+# The runs dashboard in a real browser (docs/DASHBOARD.md): Debian's Chromium driven by playwright-core
+# from node's test runner, against target/debug binaries. Screenshots go to tests/artifacts/browser/.
+CARGO_TARGET ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+
+.PHONY: setup-browser test-browser
+
+setup-browser: ## chromium (apt) and the browser tests' npm packages, when missing
+	scripts/setup-browser.sh
+
+test-browser: setup-browser ## the runs dashboard in headless Chromium (screenshots in tests/artifacts/browser)
+	cargo build -p local --bin dispatcher -p golfiq-tests --bin seed_runs
+	cd tests/browser && GOLFIQ_DISPATCHER=$(CARGO_TARGET)/debug/dispatcher \
+	  GOLFIQ_SEED_RUNS=$(CARGO_TARGET)/debug/seed_runs GOLFIQ_ARTIFACTS=$(CURDIR)/tests/artifacts/browser \
+	  node --test --test-concurrency=1 dashboard.test.mjs

@@ -11,7 +11,8 @@ command -v podman >/dev/null && command -v podman-compose >/dev/null && command 
 base=localhost/golfiq-base:bookworm
 if ! podman image exists "$base"; then
   root=$(mktemp -d)
-  debootstrap --variant=minbase --include=ca-certificates,curl bookworm "$root" http://deb.debian.org/debian
+  # The default mirror, the one apt on this machine already reaches.
+  debootstrap --variant=minbase --include=ca-certificates,curl bookworm "$root"
   tar -C "$root" -c . | podman import - "$base"
   rm -rf "$root"
 fi

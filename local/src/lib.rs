@@ -5,6 +5,10 @@
 //! repeated keys, path parameters, text or binary body), goes to the owning function's `handle`, and
 //! its response goes back unchanged. Unknown paths get 404 JSON, wrong methods 405 JSON, bodies over
 //! MAX_BODY_BYTES 413 JSON.
+//!
+//! The runs dashboard ([`dashboard`]) is a group of its own that only the dispatcher serves.
+
+pub mod dashboard;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,11 +34,13 @@ pub enum Group {
     Prune,
     /// functions/flags
     Flags,
+    /// The runs dashboard (local/src/dashboard.rs), served by the dispatcher only.
+    Dashboard,
 }
 
 impl Group {
     /// Every group.
-    pub const ALL: &'static [Group] = &[Group::Runs, Group::Health, Group::Prune, Group::Flags];
+    pub const ALL: &'static [Group] = &[Group::Runs, Group::Health, Group::Prune, Group::Flags, Group::Dashboard];
 
     /// The routes the group's crate declares.
     pub fn routes(self) -> &'static [Route] {
@@ -43,6 +49,7 @@ impl Group {
             Group::Health => health::ROUTES,
             Group::Prune => prune::ROUTES,
             Group::Flags => flags::ROUTES,
+            Group::Dashboard => dashboard::ROUTES,
         }
     }
 
@@ -53,15 +60,24 @@ impl Group {
             Group::Health => "health",
             Group::Prune => "prune",
             Group::Flags => "flags",
+            Group::Dashboard => "dashboard",
         }
     }
 
-    async fn handle(self, state: &AppState, req: Request) -> Response<Body> {
+    /// Whether a Lambda function serves the group (and `template.yaml` lists its routes); the
+    /// dashboard is served by the dispatcher only.
+    pub fn on_lambda(self) -> bool {
+        !matches!(self, Group::Dashboard)
+    }
+
+    /// Calls the group's `handle` (the dispatcher, and the tests that drive Lambda fixtures).
+    pub async fn handle(self, state: &AppState, req: Request) -> Response<Body> {
         match self {
             Group::Runs => runs::handle(state, req).await,
             Group::Health => health::handle(state, req).await,
             Group::Prune => prune::handle(state, req).await,
             Group::Flags => flags::handle(state, req).await,
+            Group::Dashboard => dashboard::handle(state, req).await,
         }
     }
 }

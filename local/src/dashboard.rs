@@ -1,0 +1,164 @@
+//! The runs dashboard: a static page for operators at GET /admin/runs, and the public switches it
+//! reads at start.
+//!
+//! The page is plain HTML, CSS and JavaScript from `local/dashboard/`, embedded in the binary with
+//! `include_str!`, so `make run` serves it with no build step. Only the dispatcher serves it (no
+//! Lambda owns these routes, see `Group::on_lambda`). The page itself is public: it holds no data.
+//! Everything it shows comes from the API, same origin, with the operator's key when
+//! REQUIRE_API_KEY=1, so the guards stay where they are (the server refuses a locked prune with 403
+//! PRUNE_LOCKED whatever the page does).
+//!
+//! # Routes
+//! - `GET /admin/runs`: the page.
+//! - `GET /admin/runs/app.js`, `GET /admin/runs/app.css`: its script and style sheet.
+//! - `GET /admin/runs/config`: `{"prune_enabled", "prune_locked", "lock_reason", "require_api_key"}`.
+
+use common::auth::{self, Guard};
+use common::config::Config;
+use common::error::ApiError;
+use common::http::{find_route, respond, Route};
+use common::lambda_http::http::{HeaderValue, Method, StatusCode};
+use common::lambda_http::{Body, Request, Response};
+use common::state::AppState;
+
+/// The routes the dashboard serves.
+pub const ROUTES: &[Route] = &[
+    Route::new(Method::GET, "/admin/runs", Guard::Public),
+    Route::new(Method::GET, "/admin/runs/app.js", Guard::Public),
+    Route::new(Method::GET, "/admin/runs/app.css", Guard::Public),
+    Route::new(Method::GET, "/admin/runs/config", Guard::Public),
+];
+
+const INDEX_HTML: &str = include_str!("../dashboard/index.html");
+const APP_JS: &str = include_str!("../dashboard/app.js");
+const APP_CSS: &str = include_str!("../dashboard/app.css");
+
+/// Scripts, styles and calls come from this origin only; images also from `blob:` (the preview is
+/// fetched with the key header and shown from a blob URL).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Serves one request (the dispatcher and the tests call this).
+pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
+    respond(route(state, &req))
+}
+
+fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
+    auth::check(&state.config, route.guard, req)?;
+    Ok(match route.path {
+        "/admin/runs/app.js" => text(APP_JS, "text/javascript; charset=utf-8"),
+        "/admin/runs/app.css" => text(APP_CSS, "text/css; charset=utf-8"),
+        "/admin/runs/config" => text(&client_config(&state.config), "application/json"),
+        _ => {
+            let mut page = text(INDEX_HTML, "text/html; charset=utf-8");
+            let headers = page.headers_mut();
+            headers.insert("content-security-policy", HeaderValue::from_static(CSP));
+            headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            page
+        }
+    })
+}
+
+fn text(body: &str, content_type: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body.to_string()));
+    *resp.status_mut() = StatusCode::OK;
+    let headers = resp.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(content_type));
+    // Small files, always revalidated, so a new binary's page is never mixed with an old script.
+    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    resp
+}
+
+/// Why pruning is locked, naming the variables that lock it; `None` when it is not.
+pub fn lock_reason(config: &Config) -> Option<&'static str> {
+    match (config.runs_prune_locked, config.prod_lock) {
+        (false, false) => None,
+        (true, false) => Some("RUNS_PRUNE_LOCKED is set on this deployment"),
+        (false, true) => Some("PROD_LOCK is set on this deployment"),
+        (true, true) => Some("RUNS_PRUNE_LOCKED and PROD_LOCK are set on this deployment"),
+    }
+}
+
+/// The switches the page reads at start, as JSON. Every value is a boolean or one of the fixed
+/// strings of [`lock_reason`], so the text needs no escaping.
+pub fn client_config(config: &Config) -> String {
+    let reason = lock_reason(config).map_or_else(|| "null".to_string(), |r| format!("\"{r}\""));
+    format!(
+        r#"{{"prune_enabled":{},"prune_locked":{},"lock_reason":{reason},"require_api_key":{}}}"#,
+        config.runs_prune_enabled,
+        config.prune_locked(),
+        config.require_api_key,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::http::build_request;
+    use common::lambda_http::http::HeaderMap;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let vars: std::collections::HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| vars.get(k).cloned()).expect("config")
+    }
+
+    fn get(state: &AppState, path: &str) -> Response<Body> {
+        let req = build_request(Method::GET, path.parse().expect("uri"), HeaderMap::new(), Vec::new());
+        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(handle(state, req))
+    }
+
+    fn body(resp: &Response<Body>) -> String {
+        match resp.body() {
+            Body::Text(s) => s.clone(),
+            other => panic!("expected a text body, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn config_names_the_lock_and_the_key_requirement() {
+        assert_eq!(
+            client_config(&config(&[])),
+            r#"{"prune_enabled":false,"prune_locked":false,"lock_reason":null,"require_api_key":false}"#
+        );
+        let locked = config(&[("VITE_RUNS_PRUNE_ENABLED", "true"), ("PROD_LOCK", "1"), ("RUNS_PRUNE_LOCKED", "1")]);
+        assert_eq!(
+            client_config(&locked),
+            r#"{"prune_enabled":true,"prune_locked":true,"lock_reason":"RUNS_PRUNE_LOCKED and PROD_LOCK are set on this deployment","require_api_key":false}"#
+        );
+        assert_eq!(lock_reason(&config(&[("VITE_PROD_LOCK", "true")])), Some("PROD_LOCK is set on this deployment"));
+        let keyed = config(&[("REQUIRE_API_KEY", "1"), ("API_KEY", "k"), ("RUNS_PRUNE_LOCKED", "true")]);
+        assert_eq!(
+            client_config(&keyed),
+            r#"{"prune_enabled":false,"prune_locked":true,"lock_reason":"RUNS_PRUNE_LOCKED is set on this deployment","require_api_key":true}"#
+        );
+    }
+
+    #[test]
+    fn page_and_assets_are_public_even_when_the_api_key_is_required() {
+        let dir = std::env::temp_dir().join("golfiq-dashboard-unit");
+        let mut c = Config::for_dir(&dir);
+        c.require_api_key = true;
+        c.api_key = Some(common::config::Secret::new("k"));
+        let store = std::sync::Arc::new(common::storage::file::FileBlobStore::new(dir.join("runs")));
+        let state = AppState::with_blobs(c, store).expect("state");
+        for (path, ct, needle) in [
+            ("/admin/runs", "text/html; charset=utf-8", "<title>Runs"),
+            ("/admin/runs/", "text/html; charset=utf-8", "/admin/runs/app.js"),
+            ("/admin/runs/app.js", "text/javascript; charset=utf-8", "/runs/v1/prune"),
+            ("/admin/runs/app.css", "text/css; charset=utf-8", ".badge.failed"),
+            ("/admin/runs/config", "application/json", "\"require_api_key\":true"),
+        ] {
+            let resp = get(&state, path);
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            assert_eq!(resp.headers()["content-type"], ct, "{path}");
+            assert!(body(&resp).contains(needle), "{path} lacks {needle}");
+        }
+        let page = get(&state, "/admin/runs");
+        assert!(page.headers()["content-security-policy"].to_str().expect("ascii").contains("script-src 'self'"));
+        assert_eq!(get(&state, "/admin/runs/nope.js").status(), StatusCode::NOT_FOUND);
+    }
+}
