@@ -40,7 +40,7 @@ pub async fn state_or_exit() -> AppState {
 }
 
 /// The whole of a function binary's `main`: tracing, state, then the Lambda loop calling `handle`
-/// with one log line per request.
+/// with one log line per request. Bodies too large for Lambda get a 413 pointing to the upload flow.
 pub async fn run_lambda<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Arc<AppState>, Request) -> Fut + Send + Sync,
@@ -53,7 +53,10 @@ where
         let state = state.clone();
         async move {
             let (method, path, started) = (req.method().clone(), req.uri().path().to_string(), Instant::now());
-            let resp = handle(state, req).await;
+            let resp = match crate::http::lambda_body_guard(&req) {
+                Ok(()) => handle(state, req).await,
+                Err(e) => e.into_response(),
+            };
             crate::http::log_request(&method, &path, &resp, started.elapsed());
             Ok::<_, std::convert::Infallible>(resp)
         }

@@ -75,6 +75,12 @@ error_codes! {
     FlagsVersionConflict => ("FLAGS_VERSION_CONFLICT", 412),
     /// The stored feature-flag config does not parse; PUT with `?force=true` replaces it.
     FlagsConfigCorrupt => ("FLAGS_CONFIG_CORRUPT", 500),
+    /// An upload key that was not issued by POST /runs/v1/uploads.
+    InvalidUploadKey => ("INVALID_UPLOAD_KEY", 400),
+    /// An upload PUT the server cannot take (empty body, or the deployment uses presigned URLs).
+    InvalidUpload => ("INVALID_UPLOAD", 400),
+    /// Nothing was uploaded under that key (or it expired).
+    UploadNotFound => ("UPLOAD_NOT_FOUND", 404),
     /// A non-HTTP Lambda event that is not an EventBridge schedule.
     UnsupportedEvent => ("UNSUPPORTED_EVENT", 400),
     /// Unexpected failure; the cause is in the logs.

@@ -11,6 +11,8 @@
 //! - [`run_store`]: runs on a blob store: CAS transitions, indexed newest-first listing, deletion.
 //! - [`flags`]: feature-flag config, validation, merge and evaluation (no I/O).
 //! - [`flag_store`]: the flag config and its audit log on a blob store.
+//! - [`uploads`]: upload tickets (presigned S3 PUT or the dispatcher's PUT) for bodies too large
+//!   for Lambda.
 //! - [`state`]: `AppState`, built once per process.
 //! - [`bootstrap`]: tracing and the Lambda loop around a handler.
 
@@ -25,6 +27,7 @@ pub mod run_store;
 pub mod runs;
 pub mod state;
 pub mod storage;
+pub mod uploads;
 
 /// The crate version reported by GET /health.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

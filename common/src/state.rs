@@ -9,6 +9,7 @@ use crate::run_store::RunStore;
 use crate::storage::file::FileBlobStore;
 use crate::storage::s3::S3BlobStore;
 use crate::storage::{Key, SharedBlobStore};
+use crate::uploads::UploadStore;
 
 fn flags_file_name(config: &Config) -> Result<String, String> {
     let path = &config.feature_flags_config_path;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub runs: RunStore,
     /// Feature flags and their audit log.
     pub flags: FlagStore,
+    /// Large uploads (presigned on S3, through the dispatcher on files).
+    pub uploads: UploadStore,
 }
 
 impl AppState {
@@ -47,10 +50,10 @@ impl AppState {
                     config.run_store_s3_bucket.clone().ok_or("RUN_STORE_BACKEND=s3 needs RUN_STORE_S3_BUCKET")?;
                 let client = crate::storage::s3::client_from_env(config.run_store_s3_path_style).await;
                 let store = S3BlobStore::new(client, bucket, config.run_store_s3_prefix.clone());
-                let blobs: SharedBlobStore = Arc::new(store);
+                let blobs: SharedBlobStore = Arc::new(store.clone());
                 let key = Key::parse(format!("config/{}", flags_file_name(&config)?)).map_err(|e| e.to_string())?;
                 let flags = FlagStore::new(blobs.clone(), key);
-                Ok(Self::assemble(config, blobs, flags))
+                Ok(Self::assemble(config, blobs, flags).with_uploads(UploadStore::s3(store)))
             }
         }
     }
@@ -65,8 +68,16 @@ impl AppState {
         Ok(Self::assemble(config, blobs, flags))
     }
 
-    /// State over explicit run and flag stores (the S3 tests hold both in one bucket).
+    /// State over explicit run and flag stores (the S3 tests hold both in one bucket); uploads go
+    /// to files under RUNS_UPLOAD_DIR until [`AppState::with_uploads`] says otherwise.
     pub fn assemble(config: Config, blobs: SharedBlobStore, flags: FlagStore) -> Self {
-        AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs, flags }
+        let uploads = UploadStore::local(Arc::new(FileBlobStore::new(config.runs_upload_dir.clone())));
+        AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs, flags, uploads }
+    }
+
+    /// The same state with another upload store.
+    pub fn with_uploads(mut self, uploads: UploadStore) -> Self {
+        self.uploads = uploads;
+        self
     }
 }

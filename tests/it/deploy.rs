@@ -137,10 +137,13 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         ("apigw-v2-put-flags-config-base64.json", 200),
         ("apigw-v2-get-flags-audit.json", 200),
         ("apigw-v2-get-feature-flags.json", 200),
+        ("apigw-v2-post-upload.json", 201),
+        ("apigw-v2-put-upload-base64.json", 200),
     ];
+    let upload_key = format!("up-{}.mp4", uuid::Uuid::new_v4());
     let mut covered = std::collections::BTreeSet::new();
     for (name, status) in cases {
-        let text = fixture(name).replace("RUN_ID", &run.run_id.to_string());
+        let text = fixture(name).replace("RUN_ID", &run.run_id.to_string()).replace("UPLOAD_KEY", &upload_key);
         let event: Value = serde_json::from_str(&text).expect("json");
         let route_key = event["routeKey"].as_str().expect("routeKey").to_string();
         let (method, path) = route_key.split_once(' ').expect("route key");
@@ -159,8 +162,10 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         .map(|(r, _)| (r.method.to_string(), r.path.to_string()))
         .collect();
     assert_eq!(covered, lambda_routes, "every Lambda route has a fixture");
-    // The base64 body arrived decoded: the PUT took effect.
+    // The base64 bodies arrived decoded: the PUTs took effect byte for byte.
     assert_eq!(state.flags.load().await.expect("flags").flags["roundFlowV2"].rollout_percent, Some(10));
+    let uploaded = state.uploads.get(&upload_key).await.expect("upload stored");
+    assert_eq!(uploaded, (0..=255u8).cycle().take(1024).collect::<Vec<u8>>());
 }
 
 struct Watch(Child);

@@ -221,3 +221,41 @@ async fn preview_images_are_served_as_png_when_a_run_has_one() {
     assert_eq!(resp.headers()["content-type"], "image/png");
     assert_eq!(resp.bytes().await.expect("bytes").as_ref(), &png, "binary body survives byte for byte");
 }
+
+#[tokio::test]
+async fn large_files_go_through_an_upload_ticket_and_a_put() {
+    let app = spawn_app(&[("REQUIRE_API_KEY", "1"), ("API_KEY", "k")]).await;
+    let resp = app
+        .client
+        .post(app.url("/runs/v1/uploads"))
+        .header("x-api-key", "k")
+        .json(&json!({"filename": "Swing.MP4", "content_type": "video/mp4"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status().as_u16(), 201);
+    let ticket: Value = resp.json().await.expect("json");
+    let key = ticket["upload_key"].as_str().expect("key").to_string();
+    assert!(key.starts_with("up-") && key.ends_with(".mp4"), "{key}");
+    assert_eq!(ticket["method"], "PUT");
+    let url = ticket["url"].as_str().expect("url");
+    assert_eq!(url, app.url(&format!("/runs/v1/uploads/{key}")), "the file backend points back to the dispatcher");
+    let video = vec![0x42u8; 3 * 1024 * 1024];
+    let put =
+        app.client.put(url).header("x-api-key", "k").header("content-type", "video/mp4").body(video.clone()).send();
+    assert_eq!(put.await.expect("put").status().as_u16(), 200);
+    assert_eq!(app.state.uploads.get(&key).await.expect("stored"), video);
+    assert!(app.state.config.runs_upload_dir.join(&key).is_file(), "stored under RUNS_UPLOAD_DIR");
+
+    for (bad, code) in [("..%2F..%2Fetc%2Fpasswd", "INVALID_UPLOAD_KEY"), ("up-nope.mp4", "INVALID_UPLOAD_KEY")] {
+        let resp =
+            app.client.put(app.url(&format!("/runs/v1/uploads/{bad}"))).header("x-api-key", "k").body("x").send();
+        let resp = resp.await.expect("put");
+        assert_eq!(resp.status().as_u16(), 400, "{bad}");
+        assert_eq!(resp.json::<Value>().await.expect("json")["error_code"], code);
+    }
+    let empty = app.client.put(app.url(&format!("/runs/v1/uploads/{key}"))).header("x-api-key", "k").send().await;
+    assert_eq!(empty.expect("put").json::<Value>().await.expect("json")["error_code"], "INVALID_UPLOAD");
+    let unauthorized = app.client.post(app.url("/runs/v1/uploads")).send().await.expect("post");
+    assert_eq!(unauthorized.status().as_u16(), 401);
+}

@@ -165,3 +165,22 @@ async fn the_dispatcher_serves_runs_and_readiness_from_a_bucket() {
     assert_eq!(put.status().as_u16(), 200);
     assert_eq!(app.client.get(app.url("/ready")).send().await.expect("ready").status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn upload_tickets_on_s3_are_presigned_puts_into_the_bucket() {
+    let store = store("app/").await;
+    let uploads = common::uploads::UploadStore::s3(store);
+    let ticket = uploads.ticket(Some("clip.mp4"), "video/mp4", "http://unused").await.expect("ticket");
+    assert!(ticket.url.starts_with(&s3::moto().endpoint), "{}", ticket.url);
+    assert!(ticket.url.contains("X-Amz-Signature="), "presigned: {}", ticket.url);
+    let body = vec![7u8; 512 * 1024];
+    let mut put = reqwest::Client::new().put(&ticket.url).body(body.clone());
+    for (k, v) in &ticket.headers {
+        put = put.header(k, v);
+    }
+    let resp = put.send().await.expect("put to presigned url");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert_eq!(uploads.get(&ticket.upload_key).await.expect("read back"), body);
+    uploads.delete(&ticket.upload_key).await.expect("delete");
+    assert!(matches!(uploads.get(&ticket.upload_key).await, Err(common::storage::StorageError::NotFound(_))));
+}

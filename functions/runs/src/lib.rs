@@ -1,5 +1,7 @@
 //! The runs function: GET /runs/v1 (newest-first listing with filters and cursors) and
-//! GET /runs/v1/{run_id}, plus the run's annotated preview image.
+//! GET /runs/v1/{run_id}, the run's annotated preview image, and upload tickets for files too large
+//! to send through Lambda (POST /runs/v1/uploads; PUT /runs/v1/uploads/{upload_key} stores the bytes
+//! where no presigned S3 URL is available).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::auth::{self, Guard};
@@ -17,6 +19,8 @@ pub const ROUTES: &[Route] = &[
     Route::new(Method::GET, "/runs/v1", Guard::ApiKey),
     Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey),
     Route::new(Method::GET, "/runs/v1/{run_id}/preview.png", Guard::ApiKey),
+    Route::new(Method::POST, "/runs/v1/uploads", Guard::ApiKey),
+    Route::new(Method::PUT, "/runs/v1/uploads/{upload_key}", Guard::ApiKey),
 ];
 
 /// Page size when `limit` is absent.
@@ -38,6 +42,10 @@ async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiErr
     };
     match route.path {
         "/runs/v1" => list(state, req).await,
+        "/runs/v1/uploads" => create_upload(state, req).await,
+        "/runs/v1/uploads/{upload_key}" => {
+            put_upload(state, req, params.get("upload_key").map_or("", String::as_str)).await
+        }
         "/runs/v1/{run_id}" => get(state, run_id()?).await,
         _ => preview(state, run_id()?).await,
     }
@@ -140,4 +148,44 @@ async fn preview(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError
     resp.headers_mut().insert("content-type", common::lambda_http::http::HeaderValue::from_static("image/png"));
     set_run_id_header(&mut resp, id);
     Ok(resp)
+}
+
+/// The origin clients reached us at, for upload URLs that point back to the dispatcher.
+fn origin(req: &Request) -> String {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("host").unwrap_or("localhost:8000");
+    format!("{scheme}://{host}")
+}
+
+async fn create_upload(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
+    let body: serde_json::Value = match req.body().as_ref() {
+        b if b.iter().all(u8::is_ascii_whitespace) => json!({}),
+        b => serde_json::from_slice(b)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}")))?,
+    };
+    let filename = body.get("filename").and_then(|v| v.as_str());
+    let content_type = body.get("content_type").and_then(|v| v.as_str()).unwrap_or("application/octet-stream");
+    if content_type.len() > 128 || !content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return Err(ApiError::new(ErrorCode::InvalidJson, "content_type must be a plain MIME type"));
+    }
+    let ticket = state.uploads.ticket(filename, content_type, &origin(req)).await.map_err(ApiError::internal)?;
+    Ok(json_response(StatusCode::CREATED, &ticket))
+}
+
+async fn put_upload(state: &AppState, req: &Request, raw_key: &str) -> Result<Response<Body>, ApiError> {
+    let key = common::uploads::parse_upload_key(raw_key)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidUploadKey, e.to_string()))?;
+    if state.uploads.presigned() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidUpload,
+            "this deployment takes uploads at the presigned URL of the ticket",
+        ));
+    }
+    let bytes = req.body().as_ref();
+    if bytes.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidUpload, "the upload body is empty"));
+    }
+    state.uploads.put(&key, bytes).await.map_err(ApiError::internal)?;
+    Ok(json_response(StatusCode::OK, &json!({"upload_key": key, "bytes": bytes.len()})))
 }
