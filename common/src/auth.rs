@@ -71,9 +71,7 @@ mod tests {
     use http::{HeaderMap, HeaderValue, Method};
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let vars: std::collections::HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|k| vars.get(k).cloned()).expect("config")
+        Config::from_pairs(vars).expect("config")
     }
 
     fn request(uri: &str, headers: &[(&'static str, &'static str)]) -> Request {

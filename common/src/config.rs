@@ -290,6 +290,12 @@ impl Config {
         })
     }
 
+    /// Reads variables from name/value pairs (tests and tools); empty values count as unset.
+    pub fn from_pairs(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
+        Self::from_lookup(|k| map.get(k).map(|v| v.to_string()))
+    }
+
     /// True when either lock forbids pruning.
     pub fn prune_locked(&self) -> bool {
         self.runs_prune_locked || self.prod_lock
@@ -311,11 +317,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        Config::from_pairs(vars)
     }
 
     #[test]

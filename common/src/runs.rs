@@ -298,6 +298,24 @@ pub struct RunInputs {
     pub frame_count: Option<u64>,
 }
 
+/// The fields of a run record as the staging runbook shows them (tests check the wire form).
+pub const RUNBOOK_FIELDS: &[&str] = &[
+    "run_id",
+    "status",
+    "started_at",
+    "finished_at",
+    "source_type",
+    "model_variant_selected",
+    "override_source",
+    "inference_timing",
+    "timings",
+    "inputs",
+    "error_code",
+    "error_message",
+    "created_at",
+    "updated_at",
+];
+
 /// A persisted run record. Field names are the runbook's, exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -627,24 +645,7 @@ mod tests {
     fn record_serialises_with_the_runbook_field_names_and_z_timestamps() {
         let run = sample();
         let v = serde_json::to_value(&run).expect("serialise");
-        for field in [
-            "run_id",
-            "status",
-            "started_at",
-            "finished_at",
-            "source_type",
-            "model_variant_selected",
-            "override_source",
-            "inference_timing",
-            "timings",
-            "inputs",
-            "error_code",
-            "error_message",
-            "created_at",
-            "updated_at",
-            "kind",
-            "params",
-        ] {
+        for field in RUNBOOK_FIELDS.iter().chain(&["kind", "params"]) {
             assert!(v.get(field).is_some(), "missing {field}");
         }
         assert_eq!(v["inputs"]["type"], "video");

@@ -101,9 +101,7 @@ mod tests {
     use common::lambda_http::http::HeaderMap;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let vars: std::collections::HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|k| vars.get(k).cloned()).expect("config")
+        Config::from_pairs(vars).expect("config")
     }
 
     fn get(state: &AppState, path: &str) -> Response<Body> {

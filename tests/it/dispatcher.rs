@@ -69,11 +69,7 @@ async fn ready_is_200_when_every_check_passes_and_503_naming_the_failure() {
     std::fs::write(&flags, b"{not json").expect("corrupt");
     let (status, body) = get_json(&app, "/ready", &[]).await;
     assert_eq!(status, 503);
-    assert!(body["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .any(|c| c["name"] == "feature-flags:read" && c["status"] == "error"));
+    assert_eq!(golfiq_tests::ready_check(&body, "feature-flags:read"), Some("error"));
 }
 
 #[tokio::test]
@@ -111,20 +107,7 @@ async fn runbook_runs_requests_list_filter_page_and_fetch() {
     assert_eq!(status, 200);
     assert_eq!(run["run_id"], id);
     assert_eq!(run["status"], "succeeded");
-    for field in [
-        "started_at",
-        "finished_at",
-        "source_type",
-        "model_variant_selected",
-        "override_source",
-        "inference_timing",
-        "timings",
-        "inputs",
-        "error_code",
-        "error_message",
-        "created_at",
-        "updated_at",
-    ] {
+    for field in common::runs::RUNBOOK_FIELDS {
         assert!(run.get(field).is_some(), "{field}");
     }
     assert_eq!(run["inference_timing"]["frame_count"], 2);

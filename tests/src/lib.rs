@@ -55,6 +55,11 @@ impl Drop for TestApp {
     }
 }
 
+/// The status (`ok`, `error`, `skipped`) of one named check in a /ready body.
+pub fn ready_check<'a>(ready: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    ready["checks"].as_array()?.iter().find(|c| c["name"] == name)?["status"].as_str()
+}
+
 /// Environment for a test app: development defaults rooted in a temp dir, plus `extra`.
 pub fn config_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
