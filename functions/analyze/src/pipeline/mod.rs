@@ -1,0 +1,5 @@
+//! The analysis pipeline as pure functions: detections in, metrics out. No I/O, no HTTP.
+
+pub mod kinematics;
+pub mod quality;
+pub mod tracking;
