@@ -3,8 +3,10 @@
 //! (`/cv/analyze`, `/cv/analyze/video`, `/range/practice/analyze`) come on top of it.
 //!
 //! # Layout
+//! - [`frames`]: zip / image / npy ingestion with the zip-bomb and size limits.
 //! - [`pipeline::tracking`]: ball and club tracks from detections.
 //! - [`pipeline::kinematics`]: scale, smoothing, robust velocity, launch, carry, impact.
 //! - [`pipeline::quality`]: capture quality (fps, light, resolution, blur).
 
+pub mod frames;
 pub mod pipeline;
