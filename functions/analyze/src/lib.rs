@@ -7,6 +7,7 @@
 //! - [`pipeline::tracking`]: ball and club tracks from detections.
 //! - [`pipeline::kinematics`]: scale, smoothing, robust velocity, launch, carry, impact.
 //! - [`pipeline::quality`]: capture quality (fps, light, resolution, blur).
+//! - [`pipeline::shot`]: the whole shot, detections to metrics.
 
 pub mod frames;
 pub mod pipeline;

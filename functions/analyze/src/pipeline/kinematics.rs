@@ -99,17 +99,18 @@ pub fn meters_per_pixel(ref_len_m: f64, ref_len_px: f64, calibration: Option<&Va
     Err(CalibrationError(errors))
 }
 
-/// Centred moving average of positions over `window` frames (1 = unchanged); the ends use the
-/// frames available.
+/// Centred moving average of positions over `window` frames (1 = unchanged; even windows round
+/// down to odd). Near the ends the window shrinks symmetrically, so a straight track stays exactly
+/// straight and its ends are not dragged inwards (which would bias launch velocity).
 pub fn smooth(track: &[TrackPoint], window: usize) -> Vec<TrackPoint> {
     if window <= 1 || track.len() < 3 {
         return track.to_vec();
     }
-    let (before, after) = ((window - 1) / 2, window / 2);
+    let half = (window - 1) / 2;
     (0..track.len())
         .map(|i| {
-            let lo = i.saturating_sub(before);
-            let hi = (i + after).min(track.len() - 1);
+            let h = half.min(i).min(track.len() - 1 - i);
+            let (lo, hi) = (i - h, i + h);
             let n = (hi - lo + 1) as f64;
             let (sx, sy) = track[lo..=hi].iter().fold((0.0, 0.0), |(sx, sy), p| (sx + p.x, sy + p.y));
             TrackPoint { x: sx / n, y: sy / n, ..track[i] }
@@ -313,8 +314,10 @@ mod tests {
     #[test]
     fn smoothing_keeps_a_straight_line_and_damps_jitter() {
         let line = pts(&(0..7).map(|i| (10.0 * i as f64, 0.0)).collect::<Vec<_>>());
-        let s = smooth(&line, 3);
-        assert!(s[1..6].iter().zip(&line[1..6]).all(|(a, b)| (a.x - b.x).abs() < 1e-9));
+        for w in [3, 4, 5, 25] {
+            let s = smooth(&line, w);
+            assert!(s.iter().zip(&line).all(|(a, b)| (a.x - b.x).abs() < 1e-9), "window {w} bends a straight line");
+        }
         let jitter = pts(&[(0.0, 0.0), (10.0, 6.0), (20.0, -6.0), (30.0, 6.0), (40.0, 0.0)]);
         let s = smooth(&jitter, 3);
         assert!(s[2].y.abs() < 6.0 / 3.0 + 1e-9);

@@ -2,4 +2,5 @@
 
 pub mod kinematics;
 pub mod quality;
+pub mod shot;
 pub mod tracking;
