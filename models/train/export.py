@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     variant = ALIASES.get(a.variant, a.variant)
     assert variant in VARIANTS, variant
-    run = a.run or newest_run(variant)
+    run = (a.run or newest_run(variant)).resolve()
     pt = run / "weights" / f"{a.weights}.pt"
     if not pt.exists():
         pt = run / "weights" / "last.pt"
