@@ -87,6 +87,18 @@ pub fn find_route<'a>(
     }
 }
 
+/// Finds the request's route in `routes` (404/405 otherwise) and applies its guard: the first two
+/// steps of every function's `handle`.
+pub fn route_request<'a>(
+    config: &crate::config::Config,
+    routes: &'a [Route],
+    req: &Request,
+) -> Result<(&'a Route, HashMap<String, String>), ApiError> {
+    let (route, params) = find_route(routes, req.method(), req.uri().path())?;
+    crate::auth::check(config, route.guard, req)?;
+    Ok((route, params))
+}
+
 /// Builds the request a Lambda would receive from raw HTTP parts: query parameters (repeated keys
 /// kept) and path parameters set, binary bodies kept binary.
 pub fn build_request(method: Method, uri: Uri, headers: HeaderMap, body: Vec<u8>) -> Request {

@@ -13,10 +13,10 @@
 //! - `GET /admin/runs/app.js`, `GET /admin/runs/app.css`: its script and style sheet.
 //! - `GET /admin/runs/config`: `{"prune_enabled", "prune_locked", "lock_reason", "require_api_key"}`.
 
-use common::auth::{self, Guard};
+use common::auth::Guard;
 use common::config::Config;
 use common::error::ApiError;
-use common::http::{find_route, respond, Route};
+use common::http::{respond, route_request, Route};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::state::AppState;
@@ -44,8 +44,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
-    auth::check(&state.config, route.guard, req)?;
+    let (route, _) = route_request(&state.config, ROUTES, req)?;
     Ok(match route.path {
         "/admin/runs/app.js" => text(APP_JS, "text/javascript; charset=utf-8"),
         "/admin/runs/app.css" => text(APP_CSS, "text/css; charset=utf-8"),

@@ -1,11 +1,11 @@
 //! The flags function: the admin config (GET/PUT /api/admin/feature-flags/config, with ETag and
 //! If-Match), its audit log, and public per-user evaluation (GET /api/feature-flags).
 
-use common::auth::{self, Guard, ADMIN_IDENTITY};
+use common::auth::{Guard, ADMIN_IDENTITY};
 use common::error::{ApiError, ErrorCode};
 use common::flag_store::etag;
 use common::flags::{evaluate_all, FlagsConfig};
-use common::http::{find_route, json_response, query_param, respond, Route};
+use common::http::{json_response, query_param, respond, route_request, Route};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::state::AppState;
@@ -34,8 +34,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
-    auth::check(&state.config, route.guard, req)?;
+    let (route, _) = route_request(&state.config, ROUTES, req)?;
     match (route.method.clone(), route.path) {
         (Method::GET, CONFIG) => Ok(config_response(&state.flags.load().await?)),
         (Method::PUT, CONFIG) => put_config(state, req).await,

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use common::auth::{self, Guard};
+use common::auth::Guard;
 use common::error::ApiError;
 use common::flag_store::FlagStoreError;
-use common::http::{find_route, json_response, respond, Route};
+use common::http::{json_response, respond, route_request, Route};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::state::AppState;
@@ -24,8 +24,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
-    auth::check(&state.config, route.guard, req)?;
+    let (route, _) = route_request(&state.config, ROUTES, req)?;
     Ok(match route.path {
         "/health" => health(state),
         _ => ready(state).await,

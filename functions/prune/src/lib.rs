@@ -8,9 +8,9 @@
 
 pub mod retention;
 
-use common::auth::{self, Guard};
+use common::auth::Guard;
 use common::error::{ApiError, ErrorCode};
-use common::http::{find_route, json_response, query_param, respond, Route};
+use common::http::{json_response, query_param, respond, route_request, Route};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
@@ -31,8 +31,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = find_route(ROUTES, req.method(), req.uri().path())?;
-    auth::check(&state.config, route.guard, req)?;
+    route_request(&state.config, ROUTES, req)?;
     if state.config.prune_locked() {
         return Err(ApiError::new(
             ErrorCode::PruneLocked,

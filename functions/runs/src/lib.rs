@@ -4,9 +4,9 @@
 //! where no presigned S3 URL is available).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::auth::{self, Guard};
+use common::auth::Guard;
 use common::error::{ApiError, ErrorCode};
-use common::http::{find_route, json_response, query_param, respond, set_run_id_header, Route};
+use common::http::{json_response, query_param, respond, route_request, set_run_id_header, Route};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::run_store::{Cursor, RunFilter};
@@ -34,8 +34,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, params) = find_route(ROUTES, req.method(), req.uri().path())?;
-    auth::check(&state.config, route.guard, req)?;
+    let (route, params) = route_request(&state.config, ROUTES, req)?;
     let run_id = || {
         let raw = params.get("run_id").map(String::as_str).unwrap_or("");
         RunId::parse(raw).map_err(|_| ApiError::new(ErrorCode::InvalidRunId, format!("run_id {raw:?} is not a UUID")))
