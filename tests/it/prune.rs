@@ -236,12 +236,17 @@ async fn prune_never_deletes_a_run_that_is_being_written() {
             Ok::<u32, RunStoreError>(finished)
         }));
     }
+    // Prune over and over while the writers run: at least 25 rounds, and on until a prune has
+    // deleted finished runs (a slow, loaded machine finishes runs late), within a deadline.
     let mut pruned = 0;
-    for _ in 0..25 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut rounds = 0;
+    while (rounds < 25 || pruned == 0) && std::time::Instant::now() < deadline {
         pruned += prune(&store, Policy { max_runs: Some(0), max_age_days: None }, Utc::now(), false)
             .await
             .expect("prune")
             .deleted;
+        rounds += 1;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
