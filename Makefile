@@ -12,9 +12,9 @@ export GOLFIQ_BAGS_DIR ?= $(DATA)/bags
 export FEATURE_FLAGS_CONFIG_PATH ?= $(DATA)/config/feature_flags.json
 export PORT ?= 8000
 
-FUNCTIONS := runs health prune flags
+FUNCTIONS := analyze runs health prune flags
 
-.PHONY: setup setup-ort setup-tools run test build lint bench lambda fmt $(FUNCTIONS) help
+.PHONY: setup setup-ort setup-tools run test build lint bench lambda model-layer fmt $(FUNCTIONS) help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,14 @@ bench: setup ## benchmarks (figures go to docs/PERFORMANCE.md)
 
 lambda: setup ## every function's Lambda artefact (target/lambda/<name>/bootstrap) with cargo-lambda
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release $(addprefix --bin ,$(FUNCTIONS))
+
+# The analyze and health functions' layer (template.yaml ModelLayer): it unpacks under /opt, so the
+# weights land in /opt/models/weights (MODELS_DIR) and ONNX Runtime in /opt/lib (ORT_DYLIB_PATH).
+model-layer: setup-ort ## build/model-layer: the weights and libonnxruntime.so for the Lambda layer
+	rm -rf build/model-layer && mkdir -p build/model-layer/models build/model-layer/lib
+	cp -r models/weights build/model-layer/models/
+	cp -L .ort/lib/libonnxruntime.so build/model-layer/lib/libonnxruntime.so
+	du -sh build/model-layer
 
 $(FUNCTIONS): ## one function's binary, native build (`make lambda` builds the Lambda artefacts)
 	cargo build --release -p $@ --bin $@

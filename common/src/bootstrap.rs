@@ -46,8 +46,19 @@ where
     F: Fn(Arc<AppState>, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Response<Body>> + Send,
 {
+    run_lambda_with(|state| state, handle).await
+}
+
+/// [`run_lambda`] with a start-up step that completes the state once per cold start (the analyze
+/// function installs its model registry and inference engine with it).
+pub async fn run_lambda_with<P, F, Fut>(prepare: P, handle: F) -> Result<(), lambda_http::Error>
+where
+    P: FnOnce(AppState) -> AppState,
+    F: Fn(Arc<AppState>, Request) -> Fut + Send + Sync,
+    Fut: Future<Output = Response<Body>> + Send,
+{
     init_tracing();
-    let state = Arc::new(state_or_exit().await);
+    let state = Arc::new(prepare(state_or_exit().await));
     let handle = &handle;
     lambda_http::run(service_fn(move |req: Request| {
         let state = state.clone();

@@ -118,6 +118,45 @@ pub struct Config {
     pub port: u16,
     /// MAX_BODY_BYTES the dispatcher accepts (default 100 MiB).
     pub max_body_bytes: u64,
+    /// MODELS_DIR: the weights root (`<dir>/<variant>/model.onnx`); unset = `models/weights` found
+    /// from the working directory, else `/opt/models/weights` (container image, Lambda layer).
+    pub models_dir: Option<PathBuf>,
+    /// The analyze endpoints' limits and inference queue.
+    pub analyze: AnalyzeSettings,
+}
+
+/// Limits of the analyze endpoints and the size of the inference queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyzeSettings {
+    /// ANALYZE_MAX_ZIP_BYTES: largest frames zip (default 50 MiB); larger is ZIP_TOO_LARGE.
+    pub max_zip_bytes: u64,
+    /// ANALYZE_MAX_VIDEO_BYTES: largest video (default 80 MiB); larger is VIDEO_TOO_LARGE.
+    pub max_video_bytes: u64,
+    /// ANALYZE_MAX_VIDEO_FRAMES: frames of a video analysed (default 300); the rest are skipped and
+    /// the result says so.
+    pub max_video_frames: u64,
+    /// INFERENCE_CONCURRENCY: analyses running at once (default: the number of cores).
+    pub inference_concurrency: u64,
+    /// INFERENCE_QUEUE_DEPTH: analyses allowed to wait for a slot (default 2 x concurrency); one
+    /// more gets OVERLOADED.
+    pub inference_queue_depth: u64,
+    /// INFERENCE_QUEUE_TIMEOUT_MS: how long a queued analysis waits for a slot before OVERLOADED
+    /// (default 30000).
+    pub inference_queue_timeout_ms: u64,
+}
+
+impl Default for AnalyzeSettings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        AnalyzeSettings {
+            max_zip_bytes: 50 * 1024 * 1024,
+            max_video_bytes: 80 * 1024 * 1024,
+            max_video_frames: 300,
+            inference_concurrency: cores,
+            inference_queue_depth: 2 * cores,
+            inference_queue_timeout_ms: 30_000,
+        }
+    }
 }
 
 /// Every configuration problem found, reported together.
@@ -152,6 +191,13 @@ pub const VARIABLES: &[&str] = &[
     "PROD_LOCK",
     "PORT",
     "MAX_BODY_BYTES",
+    "MODELS_DIR",
+    "ANALYZE_MAX_ZIP_BYTES",
+    "ANALYZE_MAX_VIDEO_BYTES",
+    "ANALYZE_MAX_VIDEO_FRAMES",
+    "INFERENCE_CONCURRENCY",
+    "INFERENCE_QUEUE_DEPTH",
+    "INFERENCE_QUEUE_TIMEOUT_MS",
 ];
 
 /// Variables only the local dispatcher reads (a Lambda function never does).
@@ -237,6 +283,24 @@ impl Config {
         let runs_prune_max_age_days = number("RUNS_PRUNE_MAX_AGE_DAYS", get("RUNS_PRUNE_MAX_AGE_DAYS"), &mut errors);
         let port = number("PORT", get("PORT"), &mut errors).unwrap_or(8000);
         let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors).unwrap_or(100 * 1024 * 1024);
+        let defaults = AnalyzeSettings::default();
+        let mut setting = |k: &str, default: u64, min: u64| match number::<u64>(k, get(k), &mut errors) {
+            Some(v) if v < min => {
+                errors.push(format!("{k}={v} is below its minimum of {min}"));
+                default
+            }
+            Some(v) => v,
+            None => default,
+        };
+        let concurrency = setting("INFERENCE_CONCURRENCY", defaults.inference_concurrency, 1);
+        let analyze = AnalyzeSettings {
+            max_zip_bytes: setting("ANALYZE_MAX_ZIP_BYTES", defaults.max_zip_bytes, 1),
+            max_video_bytes: setting("ANALYZE_MAX_VIDEO_BYTES", defaults.max_video_bytes, 1),
+            max_video_frames: setting("ANALYZE_MAX_VIDEO_FRAMES", defaults.max_video_frames, 2),
+            inference_concurrency: concurrency,
+            inference_queue_depth: setting("INFERENCE_QUEUE_DEPTH", 2 * concurrency, 0),
+            inference_queue_timeout_ms: setting("INFERENCE_QUEUE_TIMEOUT_MS", defaults.inference_queue_timeout_ms, 0),
+        };
 
         if staging {
             let mut missing = Vec::new();
@@ -287,6 +351,8 @@ impl Config {
             prod_lock,
             port,
             max_body_bytes,
+            models_dir: get("MODELS_DIR").map(PathBuf::from),
+            analyze,
         })
     }
 

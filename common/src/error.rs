@@ -83,6 +83,37 @@ error_codes! {
     UploadNotFound => ("UPLOAD_NOT_FOUND", 404),
     /// A non-HTTP Lambda event that is not an EventBridge schedule.
     UnsupportedEvent => ("UNSUPPORTED_EVENT", 400),
+    /// The frames zip is over ANALYZE_MAX_ZIP_BYTES.
+    ZipTooLarge => ("ZIP_TOO_LARGE", 413),
+    /// The zip has more than 400 files.
+    ZipTooManyFiles => ("ZIP_TOO_MANY_FILES", 413),
+    /// One zip entry is too large uncompressed.
+    ZipFileTooLarge => ("ZIP_FILE_TOO_LARGE", 413),
+    /// A zip entry's compression ratio is over 200 (zip bombs).
+    ZipRatioInvalid => ("ZIP_RATIO_INVALID", 413),
+    /// A zip entry is not .png/.jpg/.jpeg/.npy.
+    ZipInvalidType => ("ZIP_INVALID_TYPE", 400),
+    /// The upload is not a readable zip (or the multipart body is malformed or lacks its file part).
+    InvalidZip => ("INVALID_ZIP", 400),
+    /// Fewer than two frames for a motion analysis.
+    InsufficientFrames => ("INSUFFICIENT_FRAMES", 400),
+    /// An image or .npy frame does not decode.
+    InvalidImage => ("INVALID_IMAGE", 400),
+    /// The video is over ANALYZE_MAX_VIDEO_BYTES.
+    VideoTooLarge => ("VIDEO_TOO_LARGE", 413),
+    /// The video is not an MP4 with an H.264 track that decodes.
+    VideoDecodeFailed => ("VIDEO_DECODE_FAILED", 400),
+    /// An analysis parameter (fps, ref lengths, smoothing window, calibration, ...) is out of range;
+    /// the message names every field.
+    InvalidCalibration => ("INVALID_CALIBRATION", 422),
+    /// A model variant that is not yolov10 or yolov11.
+    InvalidModelVariant => ("INVALID_MODEL_VARIANT", 400),
+    /// The selected variant's weights are missing or fail their checksum, or ONNX Runtime is missing.
+    ModelUnavailable => ("MODEL_UNAVAILABLE", 503),
+    /// The inference queue is full; retry later.
+    Overloaded => ("OVERLOADED", 429),
+    /// The analysis failed unexpectedly; the cause is in the logs.
+    AnalyzeFailed => ("ANALYZE_FAILED", 500),
     /// Unexpected failure; the cause is in the logs.
     Internal => ("INTERNAL", 500),
 }

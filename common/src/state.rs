@@ -32,6 +32,10 @@ pub struct AppState {
     pub flags: FlagStore,
     /// Large uploads (presigned on S3, through the dispatcher on files).
     pub uploads: UploadStore,
+    /// Services owned by crates `common` must not depend on, installed once by the binary that
+    /// needs them: the analyze engine and the model registry (`ort` is linked only where inference
+    /// happens, so `common` cannot name their types). Keyed by type, like axum's `Extension`.
+    pub extensions: http::Extensions,
 }
 
 impl AppState {
@@ -72,7 +76,21 @@ impl AppState {
     /// to files under RUNS_UPLOAD_DIR until [`AppState::with_uploads`] says otherwise.
     pub fn assemble(config: Config, blobs: SharedBlobStore, flags: FlagStore) -> Self {
         let uploads = UploadStore::local(Arc::new(FileBlobStore::new(config.runs_upload_dir.clone())));
-        AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs, flags, uploads }
+        AppState {
+            config: Arc::new(config),
+            runs: RunStore::new(blobs.clone()),
+            blobs,
+            flags,
+            uploads,
+            extensions: http::Extensions::new(),
+        }
+    }
+
+    /// The same state with `service` installed (see [`AppState::extensions`]); a second value of
+    /// the same type replaces the first.
+    pub fn with_extension<T: Clone + Send + Sync + 'static>(mut self, service: T) -> Self {
+        self.extensions.insert(service);
+        self
     }
 
     /// The same state with another upload store.

@@ -26,6 +26,8 @@ use common::state::AppState;
 /// The function groups the dispatcher routes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
+    /// functions/analyze
+    Analyze,
     /// functions/runs
     Runs,
     /// functions/health
@@ -40,11 +42,13 @@ pub enum Group {
 
 impl Group {
     /// Every group.
-    pub const ALL: &'static [Group] = &[Group::Runs, Group::Health, Group::Prune, Group::Flags, Group::Dashboard];
+    pub const ALL: &'static [Group] =
+        &[Group::Analyze, Group::Runs, Group::Health, Group::Prune, Group::Flags, Group::Dashboard];
 
     /// The routes the group's crate declares.
     pub fn routes(self) -> &'static [Route] {
         match self {
+            Group::Analyze => analyze::ROUTES,
             Group::Runs => runs::ROUTES,
             Group::Health => health::ROUTES,
             Group::Prune => prune::ROUTES,
@@ -56,6 +60,7 @@ impl Group {
     /// The crate, binary, SAM resource stem and Makefile target name.
     pub fn name(self) -> &'static str {
         match self {
+            Group::Analyze => "analyze",
             Group::Runs => "runs",
             Group::Health => "health",
             Group::Prune => "prune",
@@ -70,9 +75,11 @@ impl Group {
         !matches!(self, Group::Dashboard)
     }
 
-    /// Calls the group's `handle` (the dispatcher, and the tests that drive Lambda fixtures).
+    /// Calls the group's `handle` (the dispatcher, and the tests that drive Lambda fixtures). The
+    /// state must have been through [`prepare`] for the analyze group.
     pub async fn handle(self, state: &AppState, req: Request) -> Response<Body> {
         match self {
+            Group::Analyze => analyze::handle(state, req).await,
             Group::Runs => runs::handle(state, req).await,
             Group::Health => health::handle(state, req).await,
             Group::Prune => prune::handle(state, req).await,
@@ -93,12 +100,19 @@ struct Dispatcher {
     flat: Vec<Route>,
 }
 
+/// Completes a state for serving every group: installs the model registry and the analyze engine
+/// (idempotent; the registry loads each variant lazily, on first use).
+pub fn prepare(state: AppState) -> AppState {
+    analyze::install(state)
+}
+
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let state = prepare(state);
     let routes = route_table();
     let flat = routes.iter().map(|(r, _)| r.clone()).collect();
     let app = axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat }));

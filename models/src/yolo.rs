@@ -163,9 +163,21 @@ impl YoloDetector {
             .run(ort::inputs![self.input_name.as_str() => tensor])
             .map_err(|e| ModelError::Inference(e.to_string()))?;
         let t2 = Instant::now();
-        let (_, data) = outputs[self.output_name.as_str()]
+        let (shape, data) = outputs[self.output_name.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(|e| ModelError::Inference(e.to_string()))?;
+        // Weights staged with another model's manifest would otherwise decode to silence.
+        let expected: [i64; 3] = match self.layout {
+            OutputLayout::EndToEnd { rows } => [1, rows as i64, 6],
+            OutputLayout::Raw { classes, anchors } => [1, 4 + classes as i64, anchors as i64],
+        };
+        if shape[..] != expected[..] {
+            return Err(ModelError::Inference(format!(
+                "{} output has shape {:?}, its manifest describes {expected:?}",
+                self.variant,
+                &shape[..]
+            )));
+        }
         let raw = match self.layout {
             OutputLayout::EndToEnd { rows } => decode_end_to_end(data, rows, &self.thresholds),
             OutputLayout::Raw { classes, anchors } => decode_raw(data, classes, anchors, &self.thresholds),

@@ -123,7 +123,8 @@ fn fixture(name: &str) -> String {
 async fn every_route_has_a_v2_fixture_its_function_answers() {
     let dir = tempfile::tempdir().expect("tmp");
     let extra = [("REQUIRE_API_KEY", "1"), ("API_KEY", "fixture-key"), ("ADMIN_TOKEN", "fixture-admin")];
-    let state = common::state::AppState::from_config(config_with(dir.path(), &extra)).await.expect("state");
+    let state =
+        local::prepare(common::state::AppState::from_config(config_with(dir.path(), &extra)).await.expect("state"));
     let run = seed_run(&state.runs, Utc::now(), RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
     state.runs.put_artifact(run.run_id, "preview.png", &[0x89, b'P', b'N', b'G', 0xff]).await.expect("artifact");
     let cases = [
@@ -139,6 +140,12 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         ("apigw-v2-get-feature-flags.json", 200),
         ("apigw-v2-post-upload.json", 201),
         ("apigw-v2-put-upload-base64.json", 200),
+        // A frame with no ball or club: detections only, the run succeeds.
+        ("apigw-v2-post-analyze-image-base64.json", 200),
+        // Three grass frames through the range contract: no shot found, but a succeeded run.
+        ("apigw-v2-post-range-analyze.json", 200),
+        // The upload the PUT above stored is not a video: the upload flow reaches the decoder.
+        ("apigw-v2-post-analyze-video-upload.json", 400),
     ];
     let upload_key = format!("up-{}.mp4", uuid::Uuid::new_v4());
     let mut covered = std::collections::BTreeSet::new();

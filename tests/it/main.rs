@@ -1,5 +1,6 @@
 //! Integration tests, one binary: stores, the dispatcher over 127.0.0.1:0, guards.
 
+mod analyze;
 mod deploy;
 mod dispatcher;
 mod docs;

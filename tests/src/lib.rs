@@ -3,6 +3,7 @@
 
 pub mod conformance;
 pub mod s3;
+pub mod scene;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -80,8 +81,10 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     spawn_with_state(state, dir).await
 }
 
-/// Starts a dispatcher over an existing state.
+/// Starts a dispatcher over an existing state (completed by `local::prepare`, so `TestApp::state`
+/// holds the same analyze engine and model registry the server uses).
 pub async fn spawn_with_state(state: AppState, dir: tempfile::TempDir) -> TestApp {
+    let state = local::prepare(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();

@@ -122,7 +122,7 @@ pub struct DecodedFrame {
     pub rgb: Vec<u8>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Kind {
     Image,
     Npy,
@@ -196,61 +196,101 @@ pub fn decode_npy(name: &str, bytes: &[u8]) -> Result<DecodedFrame, IngestError>
     Ok(DecodedFrame { name: name.to_string(), width: w as u32, height: h as u32, rgb })
 }
 
-/// Reads the frames of a zip upload, in sorted-name order, enforcing `limits`, and requires at least
-/// `min_frames`.
+/// The frames of a zip upload, checked up front (size, entry count, types, declared sizes and
+/// compression ratios from the central directory) and decoded one at a time on demand, so a long
+/// clip never sits decoded in memory.
+pub struct ZipFrames<'a> {
+    archive: zip::ZipArchive<std::io::Cursor<&'a [u8]>>,
+    entries: Vec<(String, usize, Kind)>,
+    limits: ZipLimits,
+}
+
+impl std::fmt::Debug for ZipFrames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZipFrames").field("entries", &self.entries.len()).finish()
+    }
+}
+
+impl<'a> ZipFrames<'a> {
+    /// Opens and checks a zip; entries are sorted by name (frame order).
+    pub fn open(zip_bytes: &'a [u8], limits: &ZipLimits) -> Result<Self, IngestError> {
+        if zip_bytes.len() > limits.max_zip_bytes {
+            return Err(IngestError::ZipTooLarge { size: zip_bytes.len(), limit: limits.max_zip_bytes });
+        }
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
+            .map_err(|e| IngestError::InvalidZip(e.to_string()))?;
+        let mut entries: Vec<(String, usize, Kind)> = Vec::new();
+        let total = archive.len();
+        for i in 0..total {
+            let file = archive.by_index_raw(i).map_err(|e| IngestError::InvalidZip(e.to_string()))?;
+            let name = file.name().map_err(|e| IngestError::InvalidZip(e.to_string()))?.to_string();
+            if is_noise(&name) || file.is_dir() {
+                continue;
+            }
+            let kind = kind_of(&name).ok_or_else(|| IngestError::ZipInvalidType { name: name.clone() })?;
+            let (size, compressed) = (file.size(), file.compressed_size().max(1));
+            if size > limits.max_entry_bytes {
+                return Err(IngestError::ZipFileTooLarge { name, limit: limits.max_entry_bytes });
+            }
+            let ratio = size / compressed;
+            if ratio > limits.max_ratio {
+                return Err(IngestError::ZipRatioInvalid { name, ratio, limit: limits.max_ratio });
+            }
+            entries.push((name, i, kind));
+            if entries.len() > limits.max_entries {
+                return Err(IngestError::ZipTooManyFiles { count: total, limit: limits.max_entries });
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(ZipFrames { archive, entries, limits: *limits })
+    }
+
+    /// Frames in the zip.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the zip holds no frames.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Decodes frame `i` (in sorted-name order).
+    pub fn frame(&mut self, i: usize) -> Result<DecodedFrame, IngestError> {
+        let (name, index, kind) =
+            self.entries.get(i).cloned().ok_or_else(|| IngestError::InvalidZip(format!("no frame {i} in the zip")))?;
+        let file = self.archive.by_index(index).map_err(|e| IngestError::InvalidZip(e.to_string()))?;
+        let compressed = file.compressed_size().max(1);
+        let max = self.limits.max_entry_bytes;
+        // Never trust the declared size: read at most one byte past the limit.
+        let mut bytes = Vec::with_capacity(file.size().min(max) as usize);
+        file.take(max + 1).read_to_end(&mut bytes).map_err(|e| IngestError::InvalidZip(format!("{name}: {e}")))?;
+        if bytes.len() as u64 > max {
+            return Err(IngestError::ZipFileTooLarge { name, limit: max });
+        }
+        let ratio = bytes.len() as u64 / compressed;
+        if ratio > self.limits.max_ratio {
+            return Err(IngestError::ZipRatioInvalid { name, ratio, limit: self.limits.max_ratio });
+        }
+        match kind {
+            Kind::Image => decode_image(&name, &bytes),
+            Kind::Npy => decode_npy(&name, &bytes),
+        }
+    }
+}
+
+/// Reads every frame of a zip upload, in sorted-name order, enforcing `limits`, and requires at
+/// least `min_frames` (small inputs and tests; the endpoints stream through [`ZipFrames`]).
 pub fn read_zip_frames(
     zip_bytes: &[u8],
     limits: &ZipLimits,
     min_frames: usize,
 ) -> Result<Vec<DecodedFrame>, IngestError> {
-    if zip_bytes.len() > limits.max_zip_bytes {
-        return Err(IngestError::ZipTooLarge { size: zip_bytes.len(), limit: limits.max_zip_bytes });
+    let mut zip = ZipFrames::open(zip_bytes, limits)?;
+    if zip.len() < min_frames {
+        return Err(IngestError::InsufficientFrames { found: zip.len(), needed: min_frames });
     }
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).map_err(|e| IngestError::InvalidZip(e.to_string()))?;
-    let mut entries: Vec<(String, usize)> = Vec::new();
-    let total = archive.len();
-    for i in 0..total {
-        let file = archive.by_index_raw(i).map_err(|e| IngestError::InvalidZip(e.to_string()))?;
-        let name = file.name().map_err(|e| IngestError::InvalidZip(e.to_string()))?.to_string();
-        if is_noise(&name) || file.is_dir() {
-            continue;
-        }
-        entries.push((name, i));
-        if entries.len() > limits.max_entries {
-            return Err(IngestError::ZipTooManyFiles { count: total, limit: limits.max_entries });
-        }
-    }
-    entries.sort();
-    let mut frames = Vec::with_capacity(entries.len());
-    for (name, index) in entries {
-        let kind = kind_of(&name).ok_or_else(|| IngestError::ZipInvalidType { name: name.clone() })?;
-        let file = archive.by_index(index).map_err(|e| IngestError::InvalidZip(e.to_string()))?;
-        let (size, compressed) = (file.size(), file.compressed_size().max(1));
-        if size > limits.max_entry_bytes {
-            return Err(IngestError::ZipFileTooLarge { name, limit: limits.max_entry_bytes });
-        }
-        let ratio = size / compressed;
-        if ratio > limits.max_ratio {
-            return Err(IngestError::ZipRatioInvalid { name, ratio, limit: limits.max_ratio });
-        }
-        // Never trust the declared size: read at most one byte past the limit.
-        let mut bytes = Vec::with_capacity(size as usize);
-        file.take(limits.max_entry_bytes + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| IngestError::InvalidZip(format!("{name}: {e}")))?;
-        if bytes.len() as u64 > limits.max_entry_bytes {
-            return Err(IngestError::ZipFileTooLarge { name, limit: limits.max_entry_bytes });
-        }
-        frames.push(match kind {
-            Kind::Image => decode_image(&name, &bytes)?,
-            Kind::Npy => decode_npy(&name, &bytes)?,
-        });
-    }
-    if frames.len() < min_frames {
-        return Err(IngestError::InsufficientFrames { found: frames.len(), needed: min_frames });
-    }
-    Ok(frames)
+    (0..zip.len()).map(|i| zip.frame(i)).collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the service writes to, checked for real; 503 when any check fails).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use common::auth::Guard;
 use common::error::ApiError;
@@ -11,6 +12,7 @@ use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::state::AppState;
 use common::storage::{Key, StorageError};
+use models::ModelRegistry;
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,7 +51,8 @@ fn health(state: &AppState) -> Response<Body> {
 pub struct Check {
     /// What was checked, e.g. `run_store:write`.
     pub name: String,
-    /// `ok`, `error` or `skipped`.
+    /// `ok`, `error`, `skipped`, or `unavailable` (a non-default model variant that cannot load:
+    /// reported, not failing readiness).
     pub status: &'static str,
     /// A short reason (paths and internal errors go to the log, not here).
     pub detail: String,
@@ -75,7 +78,48 @@ pub async fn checks(state: &AppState) -> Vec<Check> {
     out.push(dir_check("rounds_dir:write", config.rounds_dir.as_deref()).await);
     out.push(dir_check("bags_dir:write", config.bags_dir.as_deref()).await);
     out.extend(flags_checks(state).await);
+    out.extend(model_checks(state).await);
     out
+}
+
+/// One check per model variant, from the registry the analyze engine shares (installed at start-up
+/// where inference runs: the dispatcher, the analyze and health Lambdas). The default variant
+/// (MODEL_VARIANT) is loaded for real, so ready means the first analysis will not fail on it; the
+/// others have their manifest and checksum verified, and an unavailable one is reported without
+/// failing readiness (requests selecting it get MODEL_UNAVAILABLE).
+async fn model_checks(state: &AppState) -> Vec<Check> {
+    let Some(registry) = state.extensions.get::<Arc<ModelRegistry>>().cloned() else {
+        return vec![Check::skipped("models", "this function does not run inference")];
+    };
+    let default = state.config.model_variant;
+    let result = tokio::task::spawn_blocking(move || {
+        let loaded = registry.get(default.as_str()).map(|_| ());
+        (loaded, registry.states())
+    })
+    .await;
+    let Ok((loaded, states)) = result else {
+        return vec![Check::error("models", "model check did not complete")];
+    };
+    states
+        .into_iter()
+        .map(|v| {
+            let name = format!("model:{}", v.variant);
+            if v.variant == default.as_str() {
+                match &loaded {
+                    Ok(()) => Check::ok(&name, "default variant (MODEL_VARIANT) loaded"),
+                    Err(e) => {
+                        tracing::warn!(check = name.as_str(), error = %e, "readiness check failed");
+                        Check::error(&name, "default variant (MODEL_VARIANT) cannot load; see the log")
+                    }
+                }
+            } else if v.state == "unavailable" {
+                tracing::warn!(check = name.as_str(), detail = v.detail.as_str(), "model variant unavailable");
+                Check { name, status: "unavailable", detail: "weights missing or failing their checksum".into() }
+            } else {
+                Check::ok(&name, v.state)
+            }
+        })
+        .collect()
 }
 
 async fn ready(state: &AppState) -> Response<Body> {

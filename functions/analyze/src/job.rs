@@ -1,0 +1,350 @@
+//! One analysis, on a blocking thread: frames stream from their source (zip, image, video) through
+//! the detector's session pool, one decoded frame per worker in flight, then the shot pipeline, the
+//! capture quality and the annotated preview. Nothing here touches a store or HTTP.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Instant;
+
+use common::error::{ApiError, ErrorCode};
+use common::runs::InferenceTiming;
+use models::{Detection, Detector, Frame, YoloDetector};
+use serde::Serialize;
+
+use crate::frames::{decode_image, DecodedFrame, IngestError, ZipFrames, ZipLimits};
+use crate::pipeline::quality::{assess, laplacian_variance, mean_luma, Quality};
+use crate::pipeline::shot::{analyze_shot, ShotMetrics, ShotParams};
+use crate::request::Params;
+use crate::video::{self, VideoError};
+
+/// Frames a motion analysis needs at least.
+pub const MIN_FRAMES: usize = 2;
+
+/// Where the frames come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A zip of frames.
+    Zip(&'a [u8]),
+    /// One image (detections only).
+    Image(&'a [u8]),
+    /// An MP4: at most `max_frames` are analysed.
+    Video {
+        /// The file.
+        bytes: &'a [u8],
+        /// The cap.
+        max_frames: usize,
+    },
+}
+
+/// What a video analysis read from the container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoSummary {
+    /// Frame rate used.
+    pub fps: f64,
+    /// `container` or `fps_fallback`.
+    pub fps_source: &'static str,
+    /// Frames in the video track.
+    pub frames_total: u64,
+    /// Frames analysed.
+    pub frames_analyzed: u64,
+    /// Frames not analysed because of ANALYZE_MAX_VIDEO_FRAMES.
+    pub frames_skipped: u64,
+    /// The codec.
+    pub codec: String,
+    /// Width after rotation.
+    pub width: u32,
+    /// Height after rotation.
+    pub height: u32,
+}
+
+/// What one analysis produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Frames run through the detector.
+    pub frame_count: usize,
+    /// Frame size.
+    pub width: u32,
+    /// Frame size.
+    pub height: u32,
+    /// Per-frame detections.
+    pub detections: Vec<Vec<Detection>>,
+    /// Shot metrics (None for a single image).
+    pub metrics: Option<ShotMetrics>,
+    /// Capture quality.
+    pub quality: Quality,
+    /// Timing.
+    pub timing: InferenceTiming,
+    /// Frame rate used.
+    pub fps: f64,
+    /// The video's facts, for video runs.
+    pub video: Option<VideoSummary>,
+    /// The annotated preview (PNG), when it could be made.
+    pub preview_png: Option<Vec<u8>>,
+    /// The frame the preview shows.
+    pub preview_frame: Option<usize>,
+    /// Whether the response lists every frame's detections (`include=detections`).
+    pub include_detections: bool,
+}
+
+/// Maps an ingestion failure to its documented code.
+pub fn ingest_error(e: IngestError) -> ApiError {
+    let code = match &e {
+        IngestError::ZipTooLarge { .. } => ErrorCode::ZipTooLarge,
+        IngestError::ZipTooManyFiles { .. } => ErrorCode::ZipTooManyFiles,
+        IngestError::ZipFileTooLarge { .. } => ErrorCode::ZipFileTooLarge,
+        IngestError::ZipRatioInvalid { .. } => ErrorCode::ZipRatioInvalid,
+        IngestError::ZipInvalidType { .. } => ErrorCode::ZipInvalidType,
+        IngestError::InvalidZip(_) => ErrorCode::InvalidZip,
+        IngestError::InsufficientFrames { .. } => ErrorCode::InsufficientFrames,
+        IngestError::InvalidImage { .. } => ErrorCode::InvalidImage,
+    };
+    ApiError::new(code, e.to_string())
+}
+
+fn video_error(e: VideoError) -> ApiError {
+    ApiError::new(ErrorCode::VideoDecodeFailed, e.to_string())
+}
+
+fn model_error(e: models::ModelError) -> ApiError {
+    match e {
+        models::ModelError::Frame(reason) => ApiError::new(ErrorCode::InvalidImage, reason),
+        other => {
+            ApiError::new(ErrorCode::AnalyzeFailed, "analysis failed; the cause is in the server log").with_cause(other)
+        }
+    }
+}
+
+/// Per-frame results.
+struct FrameResult {
+    detections: Vec<Detection>,
+    detect_ms: f64,
+    luma: f64,
+    sharpness: f64,
+    size: (u32, u32),
+}
+
+fn process(detector: &YoloDetector, f: &DecodedFrame) -> Result<FrameResult, ApiError> {
+    let frame = Frame { width: f.width, height: f.height, rgb: &f.rgb };
+    let t = Instant::now();
+    let (detections, _) = detector.detect_timed(&frame).map_err(model_error)?;
+    let detect_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let (w, h) = (f.width as usize, f.height as usize);
+    // Sampled: quality needs an estimate, not every pixel.
+    let step = (w.max(h) / 320).max(1);
+    Ok(FrameResult {
+        detections,
+        detect_ms,
+        luma: mean_luma(&f.rgb, w, h, step),
+        sharpness: laplacian_variance(&f.rgb, w, h, step),
+        size: (f.width, f.height),
+    })
+}
+
+/// Runs every frame `next` yields through the detector on `workers` threads, keeping at most
+/// `2 x workers` decoded frames in flight. Frames keep their order.
+fn detect_stream(
+    detector: &YoloDetector,
+    workers: usize,
+    mut next: impl FnMut() -> Option<Result<DecodedFrame, ApiError>>,
+) -> Result<Vec<FrameResult>, ApiError> {
+    let workers = workers.max(1);
+    let stop = AtomicBool::new(false);
+    let (frame_tx, frame_rx) = mpsc::sync_channel::<(usize, DecodedFrame)>(workers * 2);
+    let frame_rx = Mutex::new(frame_rx);
+    let (result_tx, result_rx) = mpsc::channel::<(usize, Result<FrameResult, ApiError>)>();
+    let mut produce_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (rx, tx, stop) = (&frame_rx, result_tx.clone(), &stop);
+            scope.spawn(move || loop {
+                let item = rx.lock().map(|r| r.recv()).unwrap_or_else(|p| p.into_inner().recv());
+                let Ok((i, frame)) = item else { break };
+                let result = process(detector, &frame);
+                if result.is_err() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if tx.send((i, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(result_tx);
+        let mut i = 0;
+        while !stop.load(Ordering::SeqCst) {
+            match next() {
+                None => break,
+                Some(Ok(frame)) => {
+                    if frame_tx.send((i, frame)).is_err() {
+                        break;
+                    }
+                    i += 1;
+                }
+                Some(Err(e)) => {
+                    produce_error = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(frame_tx);
+    });
+    if let Some(e) = produce_error {
+        return Err(e);
+    }
+    let mut results: Vec<(usize, Result<FrameResult, ApiError>)> = result_rx.into_iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Runs one analysis.
+pub fn run(
+    detector: &YoloDetector,
+    source: Source<'_>,
+    params: &Params,
+    zip_limits: &ZipLimits,
+) -> Result<Outcome, ApiError> {
+    let started = Instant::now();
+    let workers = detector.parallelism();
+    let mut video_summary = None;
+    let mut fps = params.fps;
+    let (results, preview_source): (Vec<FrameResult>, PreviewSource<'_>) = match source {
+        Source::Image(bytes) => {
+            let frame = decode_image("image", bytes).map_err(ingest_error)?;
+            let result = process(detector, &frame)?;
+            (vec![result], PreviewSource::Decoded(frame))
+        }
+        Source::Zip(bytes) => {
+            let mut zip = ZipFrames::open(bytes, zip_limits).map_err(ingest_error)?;
+            if zip.len() < MIN_FRAMES {
+                return Err(ingest_error(IngestError::InsufficientFrames { found: zip.len(), needed: MIN_FRAMES }));
+            }
+            let mut i = 0;
+            let total = zip.len();
+            let results = detect_stream(detector, workers, || {
+                (i < total).then(|| {
+                    i += 1;
+                    zip.frame(i - 1).map_err(ingest_error)
+                })
+            })?;
+            (results, PreviewSource::Zip(zip))
+        }
+        Source::Video { bytes, max_frames } => {
+            let (info, mut frames) = video::decode_frames(bytes, Some(max_frames)).map_err(video_error)?;
+            let results = detect_stream(detector, workers, || frames.next().map(|r| r.map_err(video_error)))?;
+            if results.len() < MIN_FRAMES {
+                return Err(ingest_error(IngestError::InsufficientFrames { found: results.len(), needed: MIN_FRAMES }));
+            }
+            let (fps_used, fps_source) = match info.fps {
+                Some(f) if f.is_finite() && f > 0.0 => (f, "container"),
+                _ => (params.fps, "fps_fallback"),
+            };
+            fps = fps_used;
+            let analyzed = results.len() as u64;
+            let (w, h) = results.first().map_or((info.width, info.height), |r| r.size);
+            video_summary = Some(VideoSummary {
+                fps: fps_used,
+                fps_source,
+                frames_total: info.frame_count.max(analyzed),
+                frames_analyzed: analyzed,
+                frames_skipped: info.frame_count.saturating_sub(analyzed),
+                codec: info.codec.clone(),
+                width: w,
+                height: h,
+            });
+            (results, PreviewSource::Video(bytes))
+        }
+    };
+    let (width, height) = results.first().map_or((0, 0), |r| r.size);
+    if let Some((i, r)) = results.iter().enumerate().find(|(_, r)| r.size != (width, height)) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidImage,
+            format!(
+                "frame {i} is {}x{}, the first frame {width}x{height}: every frame must have the same size",
+                r.size.0, r.size.1
+            ),
+        ));
+    }
+    let n = results.len().max(1) as f64;
+    let detect_ms: f64 = results.iter().map(|r| r.detect_ms).sum();
+    let luma = results.iter().map(|r| r.luma).sum::<f64>() / n;
+    let sharpness = results.iter().map(|r| r.sharpness).sum::<f64>() / n;
+    let detections: Vec<Vec<Detection>> = results.into_iter().map(|r| r.detections).collect();
+    let single = matches!(source, Source::Image(_));
+    let metrics = (!single).then(|| {
+        analyze_shot(
+            &detections,
+            &ShotParams { fps, m_per_px: params.m_per_px, smoothing_window: params.smoothing_window },
+        )
+    });
+    let (qw, qh) = params.frame_size.unwrap_or((width, height));
+    let quality = assess(fps, qw, qh, luma, sharpness);
+    let preview_frame = preview_index(&detections, metrics.as_ref());
+    let preview_png = preview_frame.and_then(|i| {
+        render_preview(preview_source, i, &detections[i])
+            .map_err(|e| tracing::warn!(error = %e, "no preview image"))
+            .ok()
+    });
+    let timing = InferenceTiming {
+        total_ms: round2(started.elapsed().as_secs_f64() * 1000.0),
+        avg_ms_per_frame: round2(detect_ms / n),
+        frame_count: detections.len() as u64,
+    };
+    Ok(Outcome {
+        frame_count: detections.len(),
+        width,
+        height,
+        detections,
+        metrics,
+        quality,
+        timing,
+        fps,
+        video: video_summary,
+        preview_png,
+        preview_frame,
+        include_detections: params.include_detections,
+    })
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The frame the preview shows: the impact frame, else the frame with the most confident
+/// detections (the first frame when nothing was found).
+fn preview_index(detections: &[Vec<Detection>], metrics: Option<&ShotMetrics>) -> Option<usize> {
+    if detections.is_empty() {
+        return None;
+    }
+    if let Some(i) = metrics.and_then(|m| m.impact_frame).filter(|i| *i < detections.len()) {
+        return Some(i);
+    }
+    let score = |d: &Vec<Detection>| d.iter().map(|x| f64::from(x.score)).sum::<f64>();
+    let best = (0..detections.len()).max_by(|a, b| score(&detections[*a]).total_cmp(&score(&detections[*b])));
+    best.or(Some(0))
+}
+
+/// Where the preview frame is decoded again from (keeping every frame decoded would cost
+/// hundreds of MB for a 720p clip; decoding one again costs milliseconds).
+enum PreviewSource<'a> {
+    Decoded(DecodedFrame),
+    Zip(ZipFrames<'a>),
+    Video(&'a [u8]),
+}
+
+fn render_preview(source: PreviewSource<'_>, index: usize, dets: &[Detection]) -> Result<Vec<u8>, String> {
+    let frame = match source {
+        PreviewSource::Decoded(f) => f,
+        PreviewSource::Zip(mut zip) => zip.frame(index).map_err(|e| e.to_string())?,
+        PreviewSource::Video(bytes) => {
+            let (_, mut frames) = video::decode_frames(bytes, Some(index + 1)).map_err(|e| e.to_string())?;
+            frames.nth(index).ok_or("video ended before the preview frame")?.map_err(|e| e.to_string())?
+        }
+    };
+    let mut img =
+        image::RgbImage::from_raw(frame.width, frame.height, frame.rgb).ok_or("frame buffer size mismatch")?;
+    models::annotate::draw_detections(&mut img, dets);
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
+}

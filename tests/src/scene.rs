@@ -1,0 +1,1082 @@
+//! Rendered golf swings with exact ground truth, for end-to-end accuracy tests of the analyze
+//! endpoints.
+//!
+//! The scene is a face-on view (camera perpendicular to the target line): mown grass under a strip
+//! of sky and trees, a white ball on a tee, and a club head (driver or iron silhouette, the shapes
+//! `models/train/gen_dataset.py` taught the detector) on a shaft, swinging along an arc about a
+//! pivot above the frame. It reaches the ball at [`SwingSpec::impact_frame`] and carries on upward.
+//! The ball sits on the tee up to and including the impact frame, then flies left to right and up
+//! in a **straight line at constant velocity** (no gravity or drag: over the few frames a side-on
+//! camera sees, gravity bends the path by well under a pixel per frame, and leaving it out makes
+//! the launch velocity exactly defined). Each frame is exposed for [`SHUTTER_S`] around its
+//! timestamp `i / fps`, so moving things are motion-blurred by their speed times the shutter: the
+//! ball into a short streak whose midpoint is its centre at mid-exposure (as the training labels
+//! put it), the club head along its arc. Gaussian sensor noise of `noise_sigma` 8-bit levels is
+//! added last. Everything is deterministic per [`SwingSpec::seed`] (own SplitMix64 generator).
+//!
+//! [`Truth`] comes from the positions actually drawn: ball centres at mid-exposure with sub-pixel
+//! precision, the club-head box where the blurred head coverage is at least 0.3 (the training
+//! label rule), and the ball speed and launch angle fitted to the drawn centres.
+
+use std::f64::consts::PI;
+use std::io::{Cursor, Write};
+
+use image::{Rgb, RgbImage};
+
+/// Exposure time of every frame, seconds: a fast shutter, as swing footage is shot with. Moving
+/// things blur by their speed times this.
+pub const SHUTTER_S: f64 = 1.0 / 500.0;
+
+/// Diameter of a golf ball, metres (the presets derive their scale from it).
+pub const BALL_DIAMETER_M: f64 = 0.04267;
+
+/// Where the scene's fixed elements sit, as fractions of the frame.
+const HORIZON_FRAC: f64 = 0.13;
+const GROUND_FRAC: f64 = 0.82;
+const TEE_X_FRAC: f64 = 0.2;
+/// Visible tee height between the ground and the ball, in ball diameters.
+const TEE_HEIGHT_D: f64 = 0.35;
+
+/// What to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwingSpec {
+    /// Frame width, pixels.
+    pub width: u32,
+    /// Frame height, pixels.
+    pub height: u32,
+    /// Frames per second (frame `i` is exposed around `i / fps`).
+    pub fps: f64,
+    /// Number of frames.
+    pub frames: usize,
+    /// Ball speed after impact, m/s.
+    pub ball_speed_mps: f64,
+    /// Launch angle above the horizontal, degrees (image y up).
+    pub launch_deg: f64,
+    /// Scene scale, metres per pixel (the value to hand the analyze endpoint).
+    pub m_per_px: f64,
+    /// Ball diameter, pixels.
+    pub ball_diameter_px: f64,
+    /// The frame in which the club head touches the ball; the ball is on the tee up to and
+    /// including it and in flight from the next frame on.
+    pub impact_frame: usize,
+    /// Club-head speed (of the head's centroid) at impact, m/s.
+    pub club_speed_mps: f64,
+    /// Standard deviation of the additive Gaussian noise, in 8-bit levels.
+    pub noise_sigma: f64,
+    /// Seed of everything random (look of grass, ball, club; noise).
+    pub seed: u64,
+}
+
+impl SwingSpec {
+    /// A sensible swing for a `width` x `height` camera at `fps`: ball 14 px across at 640 px wide
+    /// (20 px at 1280), the scale `m_per_px` that makes it a real 42.67 mm ball, a 10 m/s pitch
+    /// launched at 18° (slow enough to stay in frame for ≥ 8 frames at 60 fps; a driven ball would
+    /// cross this field of view in two frames), club at 7.7 m/s (smash factor 1.3), impact 0.1 s
+    /// into the clip, and frames until the ball has left the picture. Noise σ = 3 levels, seed 7.
+    pub fn preset(width: u32, height: u32, fps: f64) -> SwingSpec {
+        let s = f64::from(width.max(height)) / 640.0;
+        let ball_diameter_px = (14.0 * s.sqrt()).round().clamp(12.0, 20.0);
+        let m_per_px = BALL_DIAMETER_M / ball_diameter_px;
+        let impact_frame = ((0.1 * fps).round() as usize).max(4);
+        let mut spec = SwingSpec {
+            width,
+            height,
+            fps,
+            frames: 0,
+            ball_speed_mps: 10.0,
+            launch_deg: 18.0,
+            m_per_px,
+            ball_diameter_px,
+            impact_frame,
+            club_speed_mps: 7.7,
+            noise_sigma: 3.0,
+            seed: 7,
+        };
+        let lay = Layout::new(&spec);
+        let (vx, vy) = lay.ball_velocity_px(&spec);
+        let r = ball_diameter_px / 2.0;
+        let inside = |k: usize| {
+            let (x, y) = (lay.tee.0 + vx * k as f64, lay.tee.1 + vy * k as f64);
+            x - r >= 0.0 && x + r <= f64::from(width) && y - r >= 0.0 && y + r <= f64::from(height)
+        };
+        let flight = (1..10_000).take_while(|&k| inside(k)).count();
+        // The flight frames fully in the picture, then one in which the ball leaves.
+        spec.frames = impact_frame + 1 + flight + 1;
+        spec
+    }
+
+    fn validate(&self) {
+        assert!(self.width >= 64 && self.height >= 64, "frame {}x{} is too small", self.width, self.height);
+        assert!(self.fps.is_finite() && self.fps > 0.0, "fps {} must be positive", self.fps);
+        assert!(self.m_per_px.is_finite() && self.m_per_px > 0.0, "m_per_px {} must be positive", self.m_per_px);
+        assert!(self.ball_diameter_px >= 2.0, "ball diameter {} px is too small", self.ball_diameter_px);
+        assert!(self.frames > 0, "no frames to render");
+        assert!(self.ball_speed_mps.is_finite() && self.club_speed_mps.is_finite(), "speeds must be finite");
+        assert!(self.noise_sigma.is_finite() && self.noise_sigma >= 0.0, "noise sigma must be >= 0");
+    }
+}
+
+/// Ground truth of a rendered swing, from the positions actually drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truth {
+    /// Ball centre (at mid-exposure) per frame, pixels (origin = top-left corner of the top-left
+    /// pixel, y down); `None` when the centre is outside the frame.
+    pub ball_centres: Vec<Option<(f64, f64)>>,
+    /// Centre of [`Truth::club_boxes`] per frame (what a detector reports), pixels.
+    pub club_centres: Vec<Option<(f64, f64)>>,
+    /// Club-head box `(x1, y1, x2, y2)` per frame: pixels where the blurred head (with hosel,
+    /// without shaft) covers ≥ 0.3, clipped to the frame; `None` when under 40 % of it is inside.
+    pub club_boxes: Vec<Option<(f64, f64, f64, f64)>>,
+    /// Ball speed fitted to the drawn flight centres (from the impact frame on) × m_per_px × fps.
+    pub ball_speed_mps: f64,
+    /// Launch angle of that fit above the horizontal, degrees, image y up.
+    pub launch_deg: f64,
+    /// The frame in which the head touches the ball (the last frame with the ball on the tee).
+    pub impact_frame: usize,
+    /// Speed of the head's centroid at impact along its drawn arc, m/s.
+    pub club_speed_mps: f64,
+}
+
+impl Truth {
+    /// Whether frame `i` has the ball in flight (after impact) entirely inside the frame.
+    pub fn ball_in_flight(&self, i: usize, spec: &SwingSpec) -> bool {
+        let r = spec.ball_diameter_px / 2.0;
+        i > self.impact_frame
+            && self.ball_centres.get(i).copied().flatten().is_some_and(|(x, y)| {
+                x - r >= 0.0 && y - r >= 0.0 && x + r <= f64::from(spec.width) && y + r <= f64::from(spec.height)
+            })
+    }
+}
+
+/// How frames are encoded inside the zip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// Lossless PNG, `frame_0000.png`, ...
+    Png,
+    /// JPEG at quality 90, `frame_0000.jpg`, ...
+    Jpeg,
+}
+
+/// Zips `frames` as `frame_0000.png` (or `.jpg`), ... so that sorted name order is time order.
+/// Entries are stored (the images are compressed already).
+pub fn frames_zip(frames: &[RgbImage], format: ImageFormat) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (i, frame) in frames.iter().enumerate() {
+        let mut bytes = Vec::new();
+        let ext = match format {
+            ImageFormat::Png => {
+                frame
+                    .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+                    .expect("PNG encoding into memory does not fail");
+                "png"
+            }
+            ImageFormat::Jpeg => {
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+                    .encode_image(frame)
+                    .expect("JPEG encoding into memory does not fail");
+                "jpg"
+            }
+        };
+        zip.start_file(format!("frame_{i:04}.{ext}"), options).expect("zip entry in memory");
+        zip.write_all(&bytes).expect("zip write in memory");
+    }
+    zip.finish().expect("zip finish in memory").into_inner()
+}
+
+/// Renders the swing: the frames and their ground truth.
+///
+/// # Panics
+/// On a spec that cannot be drawn (frame under 64 px, non-positive fps or scale, no frames).
+pub fn render_swing(spec: &SwingSpec) -> (Vec<RgbImage>, Truth) {
+    spec.validate();
+    let (w, h) = (spec.width as usize, spec.height as usize);
+    let lay = Layout::new(spec);
+    let mut rng = Rng::new(spec.seed, 1);
+    let mut bg = Canvas { w, h, px: background(&mut rng, w, h, &lay) };
+    let mut look = Rng::new(spec.seed, 2);
+    let ball = BallLook::new(&mut look);
+    let tee = Tee::new(&mut look, &lay, spec.ball_diameter_px);
+    tee.draw(&mut bg);
+    let club = Club::new(&mut look, spec, &lay);
+    let finish = Finish::new(&mut look, w, h);
+    let noise = NoiseTable::new(spec.seed, spec.noise_sigma);
+
+    let (vx, vy) = lay.ball_velocity_px(spec);
+    let (bw, bh) = (f64::from(spec.width), f64::from(spec.height));
+    let mut frames = Vec::with_capacity(spec.frames);
+    let mut ball_centres = Vec::with_capacity(spec.frames);
+    let mut club_boxes = Vec::with_capacity(spec.frames);
+    for i in 0..spec.frames {
+        let mut canvas = Canvas { w, h, px: bg.px.clone() };
+        let flying = i > spec.impact_frame;
+        let k = i.saturating_sub(spec.impact_frame) as f64;
+        let centre = (lay.tee.0 + vx * k, lay.tee.1 + vy * k);
+        if !flying {
+            draw_ball_shadow(&mut canvas, centre, spec.ball_diameter_px, lay.ground_y, &ball);
+        }
+        let t = i as f64 - spec.impact_frame as f64;
+        let head_box = club.draw(&mut canvas, t, SHUTTER_S * spec.fps);
+        let streak = if flying { (vx * SHUTTER_S * spec.fps, vy * SHUTTER_S * spec.fps) } else { (0.0, 0.0) };
+        draw_ball(&mut canvas, centre, spec.ball_diameter_px, streak, &ball);
+        let inside = (0.0..bw).contains(&centre.0) && (0.0..bh).contains(&centre.1);
+        ball_centres.push(inside.then_some(centre));
+        club_boxes.push(head_box);
+        let mut frame_rng = Rng::new(spec.seed, 1000 + i as u64);
+        frames.push(finish.apply(&canvas, &noise, &mut frame_rng));
+    }
+
+    // Ball speed and launch: least-squares line through the drawn centres from impact on.
+    let pts: Vec<(f64, f64, f64)> = ball_centres
+        .iter()
+        .enumerate()
+        .skip(spec.impact_frame)
+        .filter_map(|(i, c)| c.map(|(x, y)| (i as f64, x, y)))
+        .collect();
+    let (ball_speed_mps, launch_deg) = match (slope(&pts, |p| p.1), slope(&pts, |p| p.2)) {
+        (Some(sx), Some(sy)) => (sx.hypot(sy) * spec.m_per_px * spec.fps, (-sy).atan2(sx).to_degrees()),
+        _ => (spec.ball_speed_mps, spec.launch_deg),
+    };
+    let truth = Truth {
+        ball_centres,
+        club_centres: club_boxes.iter().map(|b| b.map(|(x1, y1, x2, y2)| ((x1 + x2) / 2.0, (y1 + y2) / 2.0))).collect(),
+        club_boxes,
+        ball_speed_mps,
+        launch_deg,
+        impact_frame: spec.impact_frame,
+        club_speed_mps: club.omega_per_frame * club.centroid_radius_px * spec.m_per_px * spec.fps,
+    };
+    (frames, truth)
+}
+
+/// Least-squares slope of `f(p)` over `p.0`.
+fn slope(pts: &[(f64, f64, f64)], f: impl Fn(&(f64, f64, f64)) -> f64) -> Option<f64> {
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mt = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let mv = pts.iter().map(&f).sum::<f64>() / n;
+    let num: f64 = pts.iter().map(|p| (p.0 - mt) * (f(p) - mv)).sum();
+    let den: f64 = pts.iter().map(|p| (p.0 - mt) * (p.0 - mt)).sum();
+    (den > 0.0).then(|| num / den)
+}
+
+// ------------------------------------------------------------------------------------ layout
+
+/// Fixed positions in the frame.
+struct Layout {
+    /// Scale of the look relative to a 640 px long side.
+    s: f64,
+    horizon_y: f64,
+    ground_y: f64,
+    /// Ball centre on the tee.
+    tee: (f64, f64),
+}
+
+impl Layout {
+    fn new(spec: &SwingSpec) -> Layout {
+        let (w, h) = (f64::from(spec.width), f64::from(spec.height));
+        let ground_y = h * GROUND_FRAC;
+        let d = spec.ball_diameter_px;
+        Layout {
+            s: w.max(h) / 640.0,
+            horizon_y: h * HORIZON_FRAC,
+            ground_y,
+            tee: (w * TEE_X_FRAC, ground_y - d * TEE_HEIGHT_D - d / 2.0),
+        }
+    }
+
+    /// Ball velocity, pixels per frame, image y down.
+    fn ball_velocity_px(&self, spec: &SwingSpec) -> (f64, f64) {
+        let v = spec.ball_speed_mps / spec.m_per_px / spec.fps;
+        let a = spec.launch_deg.to_radians();
+        (v * a.cos(), -v * a.sin())
+    }
+}
+
+// ------------------------------------------------------------------------------------ random
+
+/// SplitMix64: small, fast, and the same on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64, stream: u64) -> Rng {
+        let mut r = Rng(seed);
+        let a = r.next_u64();
+        let mut r = Rng(a ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        r.next_u64();
+        r
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    fn range(&mut self, a: f64, b: f64) -> f64 {
+        a + (b - a) * self.uniform()
+    }
+
+    fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.uniform() < p
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[((self.uniform() * items.len() as f64) as usize).min(items.len() - 1)]
+    }
+}
+
+/// A fixed pseudo-random value in [0, 1) for an integer lattice point (texture that moves with
+/// the object it is painted on).
+fn hash01(x: i64, y: i64, salt: u64) -> f64 {
+    let mut r =
+        Rng((x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (y as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ salt);
+    r.uniform()
+}
+
+/// Gaussian noise from a table: 65 536 N(0, σ) samples, indexed by 16-bit slices of the stream.
+struct NoiseTable(Vec<f32>);
+
+impl NoiseTable {
+    fn new(seed: u64, sigma: f64) -> NoiseTable {
+        let mut r = Rng::new(seed, 3);
+        NoiseTable((0..65_536).map(|_| (r.normal() * sigma) as f32).collect())
+    }
+}
+
+/// Smooth zero-mean noise with features of about `cell` pixels.
+fn lowfreq(rng: &mut Rng, w: usize, h: usize, cell: f64) -> Vec<f32> {
+    let cell = cell.max(1.0);
+    let gw = (w as f64 / cell) as usize + 3;
+    let gh = (h as f64 / cell) as usize + 3;
+    let grid: Vec<f64> = (0..gw * gh).map(|_| rng.normal() * 1.5).collect();
+    let smooth = |t: f64| t * t * (3.0 - 2.0 * t);
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        let gy = y as f64 / cell;
+        let (iy, fy) = (gy as usize, smooth(gy.fract()));
+        for x in 0..w {
+            let gx = x as f64 / cell;
+            let (ix, fx) = (gx as usize, smooth(gx.fract()));
+            let g = |i: usize, j: usize| grid[j * gw + i];
+            let top = g(ix, iy) * (1.0 - fx) + g(ix + 1, iy) * fx;
+            let bot = g(ix, iy + 1) * (1.0 - fx) + g(ix + 1, iy + 1) * fx;
+            out[y * w + x] = (top * (1.0 - fy) + bot * fy) as f32;
+        }
+    }
+    out
+}
+
+fn hsv(h: f64, s: f64, v: f64) -> [f64; 3] {
+    let i = (h * 6.0).floor() as i64;
+    let f = h * 6.0 - i as f64;
+    let (p, q, t) = (v * (1.0 - s), v * (1.0 - f * s), v * (1.0 - (1.0 - f) * s));
+    match i.rem_euclid(6) {
+        0 => [v, t, p],
+        1 => [q, v, p],
+        2 => [p, v, t],
+        3 => [p, q, v],
+        4 => [t, p, v],
+        _ => [v, p, q],
+    }
+}
+
+// ------------------------------------------------------------------------------------ canvas
+
+/// Linear-ish RGB in 0..1, premultiplied "over" compositing.
+struct Canvas {
+    w: usize,
+    h: usize,
+    px: Vec<[f32; 3]>,
+}
+
+impl Canvas {
+    /// `colour` is premultiplied by `alpha`.
+    fn over(&mut self, x: usize, y: usize, colour: [f64; 3], alpha: f64) {
+        if alpha <= 0.0 {
+            return;
+        }
+        let p = &mut self.px[y * self.w + x];
+        for c in 0..3 {
+            p[c] = (f64::from(p[c]) * (1.0 - alpha) + colour[c]) as f32;
+        }
+    }
+
+    /// Pixel range covering `[x0, x1] x [y0, y1]`, clipped to the canvas.
+    fn clip(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> Option<(usize, usize, usize, usize)> {
+        let xa = x0.floor().max(0.0);
+        let ya = y0.floor().max(0.0);
+        let xb = x1.ceil().min(self.w as f64);
+        let yb = y1.ceil().min(self.h as f64);
+        (xa < xb && ya < yb).then_some((xa as usize, ya as usize, xb as usize, yb as usize))
+    }
+}
+
+fn clamp01(v: f64) -> f64 {
+    v.clamp(0.0, 1.0)
+}
+
+// ------------------------------------------------------------------------------------ background
+
+fn background(rng: &mut Rng, w: usize, h: usize, lay: &Layout) -> Vec<[f32; 3]> {
+    let s = lay.s;
+    let hz = lay.horizon_y;
+    // Grass.
+    let base = hsv(rng.range(0.21, 0.29), rng.range(0.45, 0.7), rng.range(0.36, 0.52));
+    let big_cell = w.max(h) as f64 / rng.range(2.0, 5.0);
+    let big = lowfreq(rng, w, h, big_cell);
+    let mid = lowfreq(rng, w, h, 18.0 * s);
+    let red = lowfreq(rng, w, h, 60.0 * s);
+    let blade_rows = (rng.range(2.0, 4.0) * s).round().max(2.0) as usize;
+    let bw = w;
+    let bh = h / blade_rows + 2;
+    let blades: Vec<f32> = (0..bw * bh).map(|_| rng.normal() as f32).collect();
+    let blade_amp = rng.range(0.07, 0.12);
+    let fine_amp = 0.03;
+    let stripe_amp = rng.range(0.05, 0.1);
+    let stripe_period = rng.range(110.0, 220.0) * s; // at the bottom row
+    let stripe_phase = rng.range(0.0, 1.0);
+    let wobble = lowfreq(rng, w, 1, 90.0 * s);
+    let haze = [0.62, 0.72, 0.74];
+    // Sky and tree line.
+    let sky_top = [0.30 * rng.range(0.9, 1.1), 0.50 * rng.range(0.9, 1.1), 0.86];
+    let sky_bot = [0.74, 0.83, 0.93];
+    let tree_h = hz * rng.range(0.45, 0.8);
+    let tree_cell = rng.range(12.0, 40.0) * s;
+    let tree_prof = lowfreq(rng, w, 1, tree_cell);
+    let tree_tex = lowfreq(rng, w, h.min(hz as usize + 2), 4.0 * s);
+    let tree_col = hsv(rng.range(0.24, 0.38), rng.range(0.4, 0.7), rng.range(0.12, 0.24));
+
+    let mut px = vec![[0f32; 3]; w * h];
+    let depth_span = (h as f64 - hz).max(1.0);
+    for y in 0..h {
+        let yc = y as f64 + 0.5;
+        let depth = clamp01((yc - hz) / depth_span); // 0 at the horizon, 1 at the bottom
+                                                     // Mowing stripes across the view, narrowing towards the horizon (perspective).
+        let phase = (yc - hz).max(0.0).powi(2) / (2.0 * stripe_period * depth_span) + stripe_phase;
+        for x in 0..w {
+            let i = y * w + x;
+            let sky = {
+                let f = clamp01(yc / hz.max(1.0));
+                let mut c = [0.0; 3];
+                for k in 0..3 {
+                    c[k] = sky_top[k] * (1.0 - f) + sky_bot[k] * f;
+                }
+                c
+            };
+            let by = y as f64 / blade_rows as f64;
+            let (byi, byf) = (by as usize, by.fract() as f32);
+            let blade = blades[byi * bw + x] * (1.0 - byf) + blades[(byi + 1) * bw + x] * byf;
+            let fine = (hash01(x as i64, y as i64, 77) - 0.5) * 2.0;
+            let stripe = (4.0 * (2.0 * PI * phase + 0.6 * f64::from(wobble[x])).sin()).tanh();
+            let t = 0.12 * f64::from(big[i])
+                + 0.05 * f64::from(mid[i])
+                + blade_amp * (0.35 + 0.65 * depth) * f64::from(blade)
+                + fine_amp * fine
+                + stripe_amp * depth.sqrt() * stripe;
+            let mut g = [0.0; 3];
+            for k in 0..3 {
+                g[k] = base[k] * (1.0 + t);
+            }
+            g[0] *= 1.0 + 0.05 * f64::from(red[i]);
+            let hf = 0.4 * (1.0 - depth).powi(4);
+            for k in 0..3 {
+                g[k] = g[k] * (1.0 - hf) + haze[k] * hf;
+            }
+            // Ground edge at the horizon (anti-aliased), trees above it.
+            let ground = clamp01(yc - hz + 0.5);
+            let top = hz - tree_h * (0.6 + 0.4 * f64::from(tree_prof[x]).tanh());
+            let tree = clamp01(yc - top + 0.5) * (1.0 - ground);
+            let tt = if y < tree_tex.len() / w { 1.0 + 0.3 * f64::from(tree_tex[y * w + x]) } else { 1.0 };
+            let mut c = [0f32; 3];
+            for k in 0..3 {
+                let above = sky[k] * (1.0 - tree / (1.0 - ground).max(1e-9))
+                    + tree_col[k] * tt * (tree / (1.0 - ground).max(1e-9));
+                let v = if ground >= 1.0 { g[k] } else { above * (1.0 - ground) + g[k] * ground };
+                c[k] = v as f32;
+            }
+            px[i] = c;
+        }
+    }
+    let mut canvas = Canvas { w, h, px };
+    // A divot or two on the ground, clear of the tee.
+    let n_divots = rng.pick(&[0usize, 1, 1, 2]);
+    for _ in 0..n_divots {
+        let cx = rng.range(0.35, 0.95) * w as f64;
+        let cy = rng.range(lay.ground_y + 8.0 * s, h as f64 - 4.0 * s);
+        let col = hsv(rng.range(0.06, 0.12), rng.range(0.3, 0.55), rng.range(0.18, 0.35));
+        let (ax, ay) = (rng.range(8.0, 22.0) * s, rng.range(2.5, 6.0) * s);
+        let alpha = rng.range(0.6, 0.9);
+        stamp_ellipse(&mut canvas, (cx, cy), ax, ay, col, alpha);
+    }
+    canvas.px
+}
+
+/// An axis-aligned soft ellipse.
+fn stamp_ellipse(canvas: &mut Canvas, c: (f64, f64), ax: f64, ay: f64, col: [f64; 3], alpha: f64) {
+    let Some((x0, y0, x1, y1)) = canvas.clip(c.0 - ax - 2.0, c.1 - ay - 2.0, c.0 + ax + 2.0, c.1 + ay + 2.0) else {
+        return;
+    };
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let a = ellipse_cover((x as f64 + 0.5, y as f64 + 0.5), c, ax, ay, 0.0) * alpha;
+            canvas.over(x, y, [col[0] * a, col[1] * a, col[2] * a], a);
+        }
+    }
+}
+
+/// Anti-aliased coverage of a rotated ellipse (approximate signed distance).
+fn ellipse_cover(p: (f64, f64), c: (f64, f64), ax: f64, ay: f64, ang: f64) -> f64 {
+    let (dx, dy) = (p.0 - c.0, p.1 - c.1);
+    let (ca, sa) = (ang.cos(), ang.sin());
+    let (u, v) = (dx * ca + dy * sa, -dx * sa + dy * ca);
+    let k = ((u / ax).powi(2) + (v / ay).powi(2)).sqrt();
+    clamp01(0.5 - (k - 1.0) * ax.min(ay))
+}
+
+// ------------------------------------------------------------------------------------ tee, ball
+
+struct Tee {
+    poly: Vec<(f64, f64)>,
+    colour: [f64; 3],
+}
+
+impl Tee {
+    fn new(rng: &mut Rng, lay: &Layout, d: f64) -> Tee {
+        let tw = (d * rng.range(0.16, 0.22)).max(1.2);
+        let (x, ground) = (lay.tee.0, lay.ground_y);
+        let top = lay.tee.1 + d / 2.0 - d * 0.06; // the cup hides under the ball
+        let colour = rng.pick(&[[0.93, 0.93, 0.9], [0.95, 0.55, 0.12], [0.95, 0.85, 0.2], [0.62, 0.45, 0.28]]);
+        let cup = top + tw * 0.9;
+        let poly = vec![
+            (x - tw / 2.0, ground + tw * 0.3),
+            (x + tw / 2.0, ground + tw * 0.3),
+            (x + tw / 2.0, cup),
+            (x + tw * 1.3, top),
+            (x - tw * 1.3, top),
+            (x - tw / 2.0, cup),
+        ];
+        Tee { poly, colour }
+    }
+
+    fn draw(&self, canvas: &mut Canvas) {
+        let b = bounds(self.poly.iter().copied(), 1.0);
+        let Some((x0, y0, x1, y1)) = canvas.clip(b.0, b.1, b.2, b.3) else {
+            return;
+        };
+        let mid = (b.0 + b.2) / 2.0;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let p = (x as f64 + 0.5, y as f64 + 0.5);
+                let a = clamp01(0.5 - poly_sd(p, &self.poly));
+                let shade = 1.0 - 0.25 * clamp01((p.0 - mid) / (b.2 - mid).max(1.0));
+                canvas.over(x, y, self.colour.map(|c| c * shade * a), a);
+            }
+        }
+    }
+}
+
+/// Looks of the ball (fixed for the swing).
+struct BallLook {
+    base: f64,
+    tint: [f64; 3],
+    ambient: f64,
+    spec: f64,
+    light: [f64; 3],
+    salt: u64,
+}
+
+impl BallLook {
+    fn new(rng: &mut Rng) -> BallLook {
+        let l = [rng.range(-0.6, 0.6), rng.range(-0.9, -0.4), rng.range(0.6, 1.0)];
+        let n = (l[0] * l[0] + l[1] * l[1] + l[2] * l[2]).sqrt();
+        BallLook {
+            base: rng.range(0.88, 0.98),
+            tint: [1.0, rng.range(0.98, 1.0), rng.range(0.93, 0.99)],
+            ambient: rng.range(0.4, 0.55),
+            spec: rng.range(0.15, 0.35),
+            light: [l[0] / n, l[1] / n, l[2] / n],
+            salt: rng.next_u64(),
+        }
+    }
+}
+
+/// Soft shadow of the teed ball on the ground, off to the side away from the light.
+fn draw_ball_shadow(canvas: &mut Canvas, c: (f64, f64), d: f64, ground_y: f64, look: &BallLook) {
+    let r = d / 2.0;
+    let cx = c.0 - look.light[0] * r * 0.8;
+    let (ax, ay) = (r * 1.25, r * 0.38);
+    let Some((x0, y0, x1, y1)) = canvas.clip(cx - ax - 3.0, ground_y - ay - 3.0, cx + ax + 3.0, ground_y + ay + 3.0)
+    else {
+        return;
+    };
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let (dx, dy) = ((x as f64 + 0.5 - cx) / ax, (y as f64 + 0.5 - ground_y) / ay);
+            let a = clamp01(1.0 - (dx * dx + dy * dy)) * 0.5;
+            canvas.over(x, y, [0.0; 3], a);
+        }
+    }
+}
+
+/// Draws the ball centred (at mid-exposure) on `c`, streaked over the vector `streak` (pixels
+/// travelled during the exposure).
+fn draw_ball(canvas: &mut Canvas, c: (f64, f64), d: f64, streak: (f64, f64), look: &BallLook) {
+    let r = d / 2.0;
+    let len = streak.0.hypot(streak.1);
+    let n = ((len * 1.5).ceil() as usize + 1).min(48);
+    let reach = r + 2.0;
+    let Some((x0, y0, x1, y1)) = canvas.clip(
+        c.0 - streak.0.abs() / 2.0 - reach,
+        c.1 - streak.1.abs() / 2.0 - reach,
+        c.0 + streak.0.abs() / 2.0 + reach,
+        c.1 + streak.1.abs() / 2.0 + reach,
+    ) else {
+        return;
+    };
+    let [lx, ly, lz] = look.light;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+            let (mut acc, mut acc_a) = ([0.0f64; 3], 0.0f64);
+            for k in 0..n {
+                let f = if n == 1 { 0.0 } else { k as f64 / (n - 1) as f64 - 0.5 };
+                let (dx, dy) = (px - (c.0 + streak.0 * f), py - (c.1 + streak.1 * f));
+                let dist = dx.hypot(dy);
+                let a = clamp01(r - dist + 0.5);
+                if a <= 0.0 {
+                    continue;
+                }
+                let (nx, ny) = (dx / r.max(0.5), dy / r.max(0.5));
+                let nz = (1.0 - nx * nx - ny * ny).max(0.0).sqrt();
+                let lam = (nx * lx + ny * ly + nz * lz).max(0.0);
+                let mut shade = look.ambient + (1.0 - look.ambient) * lam;
+                if d > 10.0 {
+                    // Dimples: fixed speckle in ball coordinates.
+                    let u = hash01((dx * 1.5).floor() as i64, (dy * 1.5).floor() as i64, look.salt);
+                    shade *= 1.0 - 0.07 * u;
+                }
+                let spec = clamp01(1.0 - ((nx - lx * 0.5).powi(2) + (ny - ly * 0.5).powi(2)) / 0.05) * look.spec;
+                for ch in 0..3 {
+                    acc[ch] += ((look.base * shade * look.tint[ch]) + spec).min(1.2) * a;
+                }
+                acc_a += a;
+            }
+            let nf = n as f64;
+            canvas.over(x, y, [acc[0] / nf, acc[1] / nf, acc[2] / nf], acc_a / nf);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------ club
+
+/// Signed distance from `p` to a polygon (negative inside).
+fn poly_sd(p: (f64, f64), poly: &[(f64, f64)]) -> f64 {
+    let mut best = f64::INFINITY;
+    let mut inside = false;
+    let n = poly.len();
+    for i in 0..n {
+        let a = poly[i];
+        let b = poly[(i + 1) % n];
+        best = best.min(seg_dist(p, a, b));
+        if (a.1 > p.1) != (b.1 > p.1) && p.0 < (b.0 - a.0) * (p.1 - a.1) / (b.1 - a.1) + a.0 {
+            inside = !inside;
+        }
+    }
+    if inside {
+        -best
+    } else {
+        best
+    }
+}
+
+fn seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (abx, aby) = (b.0 - a.0, b.1 - a.1);
+    let l2 = abx * abx + aby * aby;
+    let t = if l2 > 0.0 { clamp01(((p.0 - a.0) * abx + (p.1 - a.1) * aby) / l2) } else { 0.0 };
+    (p.0 - a.0 - t * abx).hypot(p.1 - a.1 - t * aby)
+}
+
+type BBoxF = (f64, f64, f64, f64);
+
+fn bounds(pts: impl IntoIterator<Item = (f64, f64)>, pad: f64) -> BBoxF {
+    let mut b = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for p in pts {
+        b = (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1));
+    }
+    (b.0 - pad, b.1 - pad, b.2 + pad, b.3 + pad)
+}
+
+fn in_box(p: (f64, f64), b: &BBoxF) -> bool {
+    p.0 >= b.0 && p.0 <= b.2 && p.1 >= b.1 && p.1 <= b.3
+}
+
+/// A round-capped segment.
+struct Capsule {
+    a: (f64, f64),
+    b: (f64, f64),
+    width: f64,
+    colour: [f64; 3],
+    bbox: BBoxF,
+}
+
+impl Capsule {
+    fn new(a: (f64, f64), b: (f64, f64), width: f64, colour: [f64; 3]) -> Capsule {
+        Capsule { a, b, width, colour, bbox: bounds([a, b], width / 2.0 + 1.0) }
+    }
+
+    fn cover(&self, p: (f64, f64)) -> f64 {
+        if !in_box(p, &self.bbox) {
+            return 0.0;
+        }
+        clamp01(self.width / 2.0 - seg_dist(p, self.a, self.b) + 0.5)
+    }
+}
+
+/// The club in its impact pose (image pixels), swung rigidly about `pivot`.
+struct Club {
+    head: Vec<Vec<(f64, f64)>>,
+    head_bbox: BBoxF,
+    /// Head frame: heel x = 0, toe x = 1, sole y = 0 (up) ↔ image.
+    hx: f64,
+    hy: f64,
+    width: f64,
+    colour: [f64; 3],
+    ramp: (f64, f64, f64),
+    spec: (f64, f64, f64),
+    grooves: bool,
+    /// Drawn under the head, bottom first.
+    parts: Vec<Capsule>,
+    hands: Vec<((f64, f64), f64, f64, f64)>,
+    hand_colour: [f64; 3],
+    pivot: (f64, f64),
+    /// Swing rate, radians per frame (positive: the head moves right at the bottom).
+    omega_per_frame: f64,
+    centroid_radius_px: f64,
+}
+
+impl Club {
+    fn new(rng: &mut Rng, spec: &SwingSpec, lay: &Layout) -> Club {
+        let mpp = spec.m_per_px;
+        let driver = rng.chance(0.6);
+        let width = if driver { rng.range(0.11, 0.12) } else { rng.range(0.072, 0.08) } / mpp;
+        let colour = if driver {
+            rng.pick(&[[0.06, 0.06, 0.07], [0.06, 0.06, 0.07], [0.40, 0.40, 0.42], [0.10, 0.22, 0.6]])
+        } else {
+            rng.pick(&[[0.74, 0.75, 0.77], [0.74, 0.75, 0.77], [0.40, 0.40, 0.42]])
+        };
+        let k = rng.range(0.9, 1.1);
+        let colour = colour.map(|c| c * k);
+        let (driver, colour) = match std::env::var("SCENE_CLUB").ok().as_deref() {
+            Some(v) => {
+                let (kind, col) = v.split_once(':').expect("kind:colour");
+                let col = match col {
+                    "black" => [0.06, 0.06, 0.07],
+                    "grey" => [0.40, 0.40, 0.42],
+                    "silver" => [0.74, 0.75, 0.77],
+                    "blue" => [0.10, 0.25, 0.72],
+                    "red" => [0.76, 0.10, 0.10],
+                    _ => panic!("colour"),
+                };
+                (kind == "driver", col)
+            }
+            None => (driver, colour),
+        };
+        let width = if driver { 0.115 / mpp } else { 0.076 / mpp };
+        // Local shapes (as gen_dataset.py's head_polygon): heel x = 0, toe x = 1, sole y = 0, up.
+        let (local, hosel_local): (Vec<Vec<(f64, f64)>>, (f64, f64)) = if driver {
+            let hr = rng.range(0.5, 0.75);
+            let body: Vec<(f64, f64)> = (0..36)
+                .map(|i| {
+                    let t = 2.0 * PI * i as f64 / 36.0;
+                    let x = 0.5 + 0.5 * t.cos();
+                    let mut y = hr * 0.5 * (1.0 + t.sin()) * (0.75 + 0.3 * x);
+                    if t.sin() < 0.0 {
+                        y *= 0.7;
+                    }
+                    (x, y)
+                })
+                .collect();
+            let top = body.iter().map(|p| p.1).fold(0.0, f64::max);
+            let hosel = vec![(0.06, top * 0.55), (0.16, top * 0.55), (0.13, top * 1.05), (0.08, top * 1.05)];
+            (vec![body, hosel], (0.105, top * 1.05))
+        } else {
+            let hr = rng.range(0.85, 1.1);
+            let pts = [
+                (0.0, 0.05),
+                (0.1, 0.0),
+                (0.9, 0.0),
+                (1.0, 0.08),
+                (1.02, 0.3),
+                (0.97, 0.45),
+                (0.88, 0.5),
+                (0.2, 0.3),
+                (0.12, 0.34),
+                (0.1, 0.62),
+                (0.04, 0.62),
+                (0.02, 0.3),
+            ];
+            (vec![pts.iter().map(|&(x, y)| (x, y * hr)).collect()], (0.07, 0.62 * hr))
+        };
+        // Impact pose: sole on the ground, toe towards the target (right), toe touching the ball.
+        let hy = lay.ground_y - 0.25 * width;
+        let to_img = |hx: f64, p: (f64, f64)| (hx + (p.0 - 0.5) * width, hy - (p.1 - 0.25) * width);
+        let r = spec.ball_diameter_px / 2.0;
+        let clearance = |hx: f64| {
+            local
+                .iter()
+                .map(|poly| {
+                    let img: Vec<(f64, f64)> = poly.iter().map(|&p| to_img(hx, p)).collect();
+                    poly_sd(lay.tee, &img)
+                })
+                .fold(f64::INFINITY, f64::min)
+                - r
+        };
+        // Slide the head in from the left until it touches the ball.
+        let (mut lo, mut hi) = (lay.tee.0 - 3.0 * width - r, lay.tee.0 - r);
+        for _ in 0..60 {
+            let mid = (lo + hi) / 2.0;
+            if clearance(mid) > 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let hx = lo;
+        let head: Vec<Vec<(f64, f64)>> =
+            local.iter().map(|poly| poly.iter().map(|&p| to_img(hx, p)).collect()).collect();
+        let head_bbox = bounds(head.iter().flatten().copied(), 1.0);
+        let hosel = to_img(hx, hosel_local);
+        // Shaft from the hosel up and back towards the heel (lie 95-105°), hands near its end,
+        // arms on to the pivot (lead shoulder) above the frame.
+        let lie = rng.range(95.0f64, 105.0).to_radians();
+        let dir = (lie.cos(), -lie.sin());
+        let along = |m: f64| (hosel.0 + dir.0 * m / mpp, hosel.1 + dir.1 * m / mpp);
+        let club_len = if driver { 1.12 } else { 0.94 };
+        let shaft_w = (0.011 / mpp).max(1.5);
+        let steel = rng.chance(0.5) && !driver;
+        let shaft_col = if steel { [0.72, 0.72, 0.75] } else { rng.pick(&[[0.1, 0.1, 0.11], [0.45, 0.45, 0.5]]) };
+        let grip_col = [rng.range(0.04, 0.2); 3];
+        let sleeve = rng.pick(&[[0.12, 0.14, 0.25], [0.85, 0.85, 0.86], [0.5, 0.1, 0.12], [0.2, 0.2, 0.2]]);
+        let hand_colour = if rng.chance(0.5) { [0.93, 0.93, 0.9] } else { hsv(rng.range(0.03, 0.08), 0.45, 0.75) };
+        let pivot = along(club_len + 0.62);
+        let parts = vec![
+            Capsule::new(along(club_len - 0.05), pivot, 0.09 / mpp, sleeve),
+            Capsule::new(hosel, along(club_len), shaft_w, shaft_col),
+            Capsule::new(along(club_len - 0.27), along(club_len), shaft_w * 1.7, grip_col),
+        ];
+        let ang = dir.1.atan2(dir.0);
+        let hs = 0.05 / mpp;
+        let hands = vec![(along(club_len - 0.12), hs, hs * 0.7, ang), (along(club_len - 0.04), hs, hs * 0.7, ang)];
+        let cx = head[0].iter().map(|p| p.0).sum::<f64>() / head[0].len() as f64;
+        let cy = head[0].iter().map(|p| p.1).sum::<f64>() / head[0].len() as f64;
+        let centroid_radius_px = (cx - pivot.0).hypot(cy - pivot.1);
+        let omega_per_frame = spec.club_speed_mps / (centroid_radius_px * mpp) / spec.fps;
+        Club {
+            head,
+            head_bbox,
+            hx,
+            hy,
+            width,
+            colour,
+            ramp: (rng.range(0.0, 2.0 * PI), rng.range(0.2, 0.5), 0.0),
+            spec: (rng.range(0.3, 0.7), rng.range(0.15, 0.45), rng.range(0.15, 0.4)),
+            grooves: !driver && width > 40.0 * lay.s,
+            parts,
+            hands,
+            hand_colour,
+            pivot,
+            omega_per_frame,
+            centroid_radius_px,
+        }
+    }
+
+    /// Rotates an impact-pose point to the pose `theta` radians later (image coordinates).
+    fn rotate(&self, p: (f64, f64), theta: f64) -> (f64, f64) {
+        let (x, y) = (p.0 - self.pivot.0, p.1 - self.pivot.1);
+        let (c, s) = (theta.cos(), theta.sin());
+        (self.pivot.0 + x * c + y * s, self.pivot.1 - x * s + y * c)
+    }
+
+    fn head_cover(&self, q: (f64, f64)) -> f64 {
+        if !in_box(q, &self.head_bbox) {
+            return 0.0;
+        }
+        let sd = self.head.iter().map(|poly| poly_sd(q, poly)).fold(f64::INFINITY, f64::min);
+        clamp01(0.5 - sd)
+    }
+
+    fn head_colour(&self, q: (f64, f64)) -> [f64; 3] {
+        let lx = (q.0 - self.hx) / self.width + 0.5;
+        let ly = -(q.1 - self.hy) / self.width + 0.25;
+        let (ga, gain, _) = self.ramp;
+        let shade = 0.85 + gain * ((lx - 0.5) * ga.cos() + (ly - 0.25) * ga.sin());
+        let (sx, sy, k) = self.spec;
+        let spec = k * (-((lx - sx).powi(2) + (ly - sy).powi(2)) / (2.0 * 0.12f64.powi(2))).exp();
+        let mut groove = 1.0;
+        if self.grooves && (0.25..0.85).contains(&lx) {
+            for g in 0..7 {
+                let yl = 0.06 + g as f64 * 0.045;
+                if (ly - yl).abs() * self.width < (0.006 * self.width).max(0.5) {
+                    groove = 0.65;
+                }
+            }
+        }
+        self.colour.map(|c| ((c * shade + spec) * groove).clamp(0.0, 1.2))
+    }
+
+    /// Draws the club at `t` frames after impact, exposed for `exposure` frames; returns the head
+    /// box (coverage ≥ 0.3, clipped; `None` when under 40 % of it is in the frame).
+    fn draw(&self, canvas: &mut Canvas, t: f64, exposure: f64) -> Option<BBoxF> {
+        let head_speed_px = self.omega_per_frame * self.centroid_radius_px * 1.3; // toe moves faster
+        let n = ((head_speed_px * exposure * 1.5).ceil() as usize + 1).min(32);
+        let thetas: Vec<f64> = (0..n)
+            .map(|k| {
+                let f = if n == 1 { 0.0 } else { k as f64 / (n - 1) as f64 - 0.5 };
+                self.omega_per_frame * (t + f * exposure)
+            })
+            .collect();
+        let corners = |b: &BBoxF| [(b.0, b.1), (b.2, b.1), (b.0, b.3), (b.2, b.3)];
+        let mut all: Vec<(f64, f64)> = Vec::new();
+        let mut head_pts: Vec<(f64, f64)> = Vec::new();
+        for &th in &thetas {
+            head_pts.extend(corners(&self.head_bbox).map(|p| self.rotate(p, th)));
+            for c in &self.parts {
+                all.extend(corners(&c.bbox).map(|p| self.rotate(p, th)));
+            }
+        }
+        all.extend(&head_pts);
+        let hands_bbox: Vec<BBoxF> = self.hands.iter().map(|h| bounds([h.0], h.1 + 1.0)).collect();
+        for &th in &thetas {
+            for b in &hands_bbox {
+                all.extend(corners(b).map(|p| self.rotate(p, th)));
+            }
+        }
+        let ub = bounds(all, 1.0);
+        let nf = n as f64;
+        if let Some((x0, y0, x1, y1)) = canvas.clip(ub.0, ub.1, ub.2, ub.3) {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let p = (x as f64 + 0.5, y as f64 + 0.5);
+                    let (mut acc, mut acc_a) = ([0.0f64; 3], 0.0f64);
+                    for &th in &thetas {
+                        let q = self.rotate(p, -th);
+                        let (mut c, mut a) = ([0.0f64; 3], 0.0f64);
+                        let mut layer = |cov: f64, col: [f64; 3]| {
+                            if cov > 0.0 {
+                                for ch in 0..3 {
+                                    c[ch] = c[ch] * (1.0 - cov) + col[ch] * cov;
+                                }
+                                a = a * (1.0 - cov) + cov;
+                            }
+                        };
+                        for part in &self.parts {
+                            layer(part.cover(q), part.colour);
+                        }
+                        for (i, h) in self.hands.iter().enumerate() {
+                            if in_box(q, &hands_bbox[i]) {
+                                layer(
+                                    ellipse_cover(q, h.0, h.1, h.2, h.3),
+                                    self.hand_colour.map(|v| v * (0.95 + 0.05 * i as f64)),
+                                );
+                            }
+                        }
+                        let hc = self.head_cover(q);
+                        if hc > 0.0 {
+                            layer(hc, self.head_colour(q));
+                        }
+                        for ch in 0..3 {
+                            acc[ch] += c[ch];
+                        }
+                        acc_a += a;
+                    }
+                    canvas.over(x, y, [acc[0] / nf, acc[1] / nf, acc[2] / nf], acc_a / nf);
+                }
+            }
+        }
+        // Head box from the blurred head coverage, over the unclipped extent.
+        let hb = bounds(head_pts, 1.0);
+        let (mut bx0, mut by0, mut bx1, mut by1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        for y in hb.1.floor() as i64..hb.3.ceil() as i64 {
+            for x in hb.0.floor() as i64..hb.2.ceil() as i64 {
+                let p = (x as f64 + 0.5, y as f64 + 0.5);
+                let cov: f64 = thetas.iter().map(|&th| self.head_cover(self.rotate(p, -th))).sum::<f64>() / nf;
+                if cov >= 0.3 {
+                    (bx0, by0, bx1, by1) = (bx0.min(x), by0.min(y), bx1.max(x + 1), by1.max(y + 1));
+                }
+            }
+        }
+        if bx0 > bx1 {
+            return None;
+        }
+        let full = ((bx1 - bx0) * (by1 - by0)) as f64;
+        let (w, h) = (canvas.w as f64, canvas.h as f64);
+        let cb = ((bx0 as f64).max(0.0), (by0 as f64).max(0.0), (bx1 as f64).min(w), (by1 as f64).min(h));
+        if cb.2 <= cb.0 || cb.3 <= cb.1 {
+            return None;
+        }
+        let vis = (cb.2 - cb.0) * (cb.3 - cb.1) / full.max(1e-9);
+        (vis >= 0.4).then_some(cb)
+    }
+}
+
+// ------------------------------------------------------------------------------------ finish
+
+/// Camera response: gain, colour temperature, vignette; then noise and 8-bit quantisation.
+struct Finish {
+    gain: [f64; 3],
+    vignette: Vec<f32>,
+}
+
+impl Finish {
+    fn new(rng: &mut Rng, w: usize, h: usize) -> Finish {
+        let g = rng.range(0.92, 1.08);
+        let temp = rng.range(-0.04, 0.04);
+        let v = rng.range(0.05, 0.2);
+        let vignette = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f64 / w as f64 * 2.0 - 1.0, (i / w) as f64 / h as f64 * 2.0 - 1.0);
+                (1.0 - v * (x * x + y * y) / 2.0) as f32
+            })
+            .collect();
+        Finish { gain: [g * (1.0 + temp), g, g * (1.0 - temp)], vignette }
+    }
+
+    fn apply(&self, canvas: &Canvas, noise: &NoiseTable, rng: &mut Rng) -> RgbImage {
+        let mut img = RgbImage::new(canvas.w as u32, canvas.h as u32);
+        let mut bits = 0u64;
+        let mut left = 0;
+        for (i, (p, out)) in canvas.px.iter().zip(img.pixels_mut()).enumerate() {
+            let v = f64::from(self.vignette[i]);
+            let mut o = [0u8; 3];
+            for ch in 0..3 {
+                if left == 0 {
+                    bits = rng.next_u64();
+                    left = 4;
+                }
+                let n = f64::from(noise.0[(bits & 0xFFFF) as usize]);
+                bits >>= 16;
+                left -= 1;
+                let val = f64::from(p[ch]) * self.gain[ch] * v * 255.0 + n;
+                o[ch] = val.round().clamp(0.0, 255.0) as u8;
+            }
+            *out = Rgb(o);
+        }
+        img
+    }
+}
