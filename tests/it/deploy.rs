@@ -201,7 +201,8 @@ fn path_with_tools() -> String {
 }
 
 /// `cargo lambda watch` emulates the Lambda runtime API and builds the functions; `cargo lambda
-/// invoke` sends the fixtures as a real client would: an HTTP function and the scheduled prune.
+/// invoke` sends the fixtures as a real client would: two HTTP functions (one of them running the
+/// detector with the weights and ONNX Runtime where the layer would put them) and the scheduled prune.
 #[tokio::test]
 async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -216,6 +217,9 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
         "REQUIRE_API_KEY=1".into(),
         "API_KEY=fixture-key".into(),
         "RUNS_PRUNE_MAX_RUNS=0".into(),
+        // Where the model layer would unpack on Lambda: the repo's weights and ONNX Runtime here.
+        format!("MODELS_DIR={}", repo().join("models/weights").display()),
+        format!("ORT_DYLIB_PATH={}", repo().join(".ort/lib/libonnxruntime.so").display()),
     ];
     let mut cmd = Command::new("cargo");
     cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()]).current_dir(repo());
@@ -247,9 +251,17 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
         (Some(run.run_id.to_string().as_str()), Some("failed"))
     );
 
+    // The analyze function: the range app's JSON, three frames through the real detector.
+    let range = fixtures.join("apigw-v2-post-range-analyze.json");
+    let resp = tokio::task::spawn_blocking(move || invoke(port, "analyze", &range)).await.expect("invoke");
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json body");
+    let analyzed = common::runs::RunId::parse(body["run_id"].as_str().expect("run_id")).expect("uuid");
+    assert_eq!(store.runs.get(analyzed).await.expect("stored").status, RunStatus::Succeeded);
+
     let schedule = fixtures.join("eventbridge-scheduled.json");
     let summary = tokio::task::spawn_blocking(move || invoke(port, "prune", &schedule)).await.expect("invoke");
-    assert_eq!(summary, serde_json::json!({"scanned": 1, "deleted": 1, "kept": 0}), "the scheduled prune ran");
+    assert_eq!(summary, serde_json::json!({"scanned": 2, "deleted": 2, "kept": 0}), "the scheduled prune ran");
     assert!(store.runs.get(run.run_id).await.is_err(), "and deleted the terminal run");
 }
 
