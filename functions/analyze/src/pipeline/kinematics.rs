@@ -195,6 +195,65 @@ pub fn impact_frame(flight: &[TrackPoint], club: &[TrackPoint]) -> Option<usize>
     Some(contact.unwrap_or(first.frame))
 }
 
+/// Splits a ball track into the ball at rest (teed) and its flight: the rest is the longest prefix
+/// whose detections stay within `max(3 px, half the ball)` of the first one, and counts only when
+/// it has at least two points and at least three remain. A slow ball (a pitch at 120 fps moves a
+/// ball width or two per frame) stays inside the tracker's gate across impact, so the teed ball and
+/// its flight can arrive as one track; launch velocity must come from the flight alone.
+pub fn split_rest(track: &[TrackPoint]) -> (&[TrackPoint], &[TrackPoint]) {
+    let Some(first) = track.first() else {
+        return (&[], track);
+    };
+    let still = (first.w.max(first.h) / 2.0).max(3.0);
+    let rest = track.iter().take_while(|p| ((p.x - first.x).powi(2) + (p.y - first.y).powi(2)).sqrt() <= still).count();
+    if rest < 2 {
+        return (&[], track);
+    }
+    // A gap filled across the launch is a point between the tee and the flight that the ball
+    // never occupied: the flight starts at its first detection.
+    let flight_start = rest + track[rest..].iter().take_while(|p| p.interpolated).count();
+    if track.len() - flight_start >= 3 {
+        (&track[..rest], &track[flight_start..])
+    } else {
+        (&[], track)
+    }
+}
+
+/// Pixels per frame of a flight's first points (robust, y down as in the image).
+fn pixel_velocity(points: &[TrackPoint]) -> Option<(f64, f64)> {
+    let (mut vx, mut vy) = (Vec::new(), Vec::new());
+    for w in points.windows(2) {
+        let dt = w[1].frame.saturating_sub(w[0].frame) as f64;
+        if dt > 0.0 {
+            vx.push((w[1].x - w[0].x) / dt);
+            vy.push((w[1].y - w[0].y) / dt);
+        }
+    }
+    Some((robust_mean(&vx)?, robust_mean(&vy)?))
+}
+
+/// The frame at which the ball left the tee: the flight's first point traced back along its
+/// velocity to the ball at rest at `tee`. Returns the last frame with the ball still on the tee
+/// (the "the ball starts to move"), or `None` when the geometry does not fit (the rest
+/// position is not behind the flight, or the ball hardly moves).
+pub fn launch_frame(flight: &[TrackPoint], tee: (f64, f64)) -> Option<usize> {
+    let first = flight.first()?;
+    let (vx, vy) = pixel_velocity(&flight[..flight.len().min(LAUNCH_WINDOW)])?;
+    let speed = (vx * vx + vy * vy).sqrt();
+    if speed < 1.0 {
+        return None;
+    }
+    // Distance travelled from the tee, measured along the direction of flight.
+    let along = ((first.x - tee.0) * vx + (first.y - tee.1) * vy) / speed;
+    let across = ((first.x - tee.0) * vy - (first.y - tee.1) * vx).abs() / speed;
+    if along <= 0.0 || across > 3.0 * first.w.max(first.h).max(4.0) {
+        return None;
+    }
+    let t0 = first.frame as f64 - along / speed;
+    // Small tolerance: a launch at the very start of a frame interval belongs to that frame.
+    (t0 > -1.0).then(|| (t0 + 0.1).floor().max(0.0) as usize)
+}
+
 /// Ball flight constants for [`carry_m`]: a 45.93 g, 42.67 mm ball in sea-level air, with constant
 /// drag and lift coefficients typical of a driven ball with backspin.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -350,5 +409,46 @@ mod tests {
         assert!((vacuum - 400.0 / 9.81).abs() < 0.1, "no air: v²/g, got {vacuum}");
         assert_eq!(carry_m(0.0, 12.0, &m), 0.0);
         assert_eq!(carry_m(70.0, f64::NAN, &m), 0.0);
+    }
+
+    #[test]
+    fn a_teed_ball_merged_with_its_flight_is_split_at_launch() {
+        // At rest for 5 frames (with 1 px jitter), then 20 px/frame up and right.
+        let mut coords: Vec<(f64, f64)> = (0..5).map(|i| (100.0 + (i % 2) as f64, 300.0)).collect();
+        coords.extend((1..=6).map(|k| (100.0 + 20.0 * k as f64, 300.0 - 6.0 * k as f64)));
+        let track = pts(&coords);
+        let (rest, flight) = split_rest(&track);
+        assert_eq!((rest.len(), flight.len()), (5, 6));
+        assert_eq!(flight[0].frame, 5);
+        // A gap filled across the launch does not start the flight.
+        let mut gapped = track.clone();
+        gapped[5].interpolated = true;
+        let (rest, flight_g) = split_rest(&gapped);
+        assert_eq!((rest.len(), flight_g[0].frame), (5, 6));
+        // Traced back, the flight left the tee at frame 4: the last frame on the tee.
+        assert_eq!(launch_frame(flight, (100.5, 300.0)), Some(4));
+        // A moving track has no rest; a short one is not split.
+        assert_eq!(split_rest(flight).0.len(), 0);
+        assert_eq!(split_rest(&track[..6]).0.len(), 0, "three flight points are needed");
+        // A rest position off the line, or ahead of the flight, is not its tee.
+        assert_eq!(launch_frame(flight, (100.0, 200.0)), None);
+        assert_eq!(launch_frame(flight, (400.0, 210.0)), None);
+    }
+
+    #[test]
+    fn launch_frame_uses_the_gap_when_the_first_flight_frames_are_missed() {
+        // Ball on the tee at x=50 up to frame 10, 30 px/frame from there; first seen at frame 14.
+        let flight: Vec<TrackPoint> = (14..20)
+            .map(|f| TrackPoint {
+                frame: f,
+                x: 50.0 + 30.0 * (f - 10) as f64,
+                y: 200.0,
+                w: 10.0,
+                h: 10.0,
+                score: 0.9,
+                interpolated: false,
+            })
+            .collect();
+        assert_eq!(launch_frame(&flight, (50.0, 200.0)), Some(10));
     }
 }

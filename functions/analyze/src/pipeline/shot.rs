@@ -5,7 +5,8 @@ use models::Detection;
 use serde::Serialize;
 
 use super::kinematics::{
-    carry_m, impact_frame, robust_velocity, smooth, FlightModel, LAUNCH_WINDOW, METRICS_VERSION, MPS_TO_MPH,
+    carry_m, impact_frame, launch_frame, robust_velocity, smooth, split_rest, FlightModel, LAUNCH_WINDOW,
+    METRICS_VERSION, MPS_TO_MPH,
 };
 use super::tracking::{stats, track_ball, track_club, Gate, TrackPoint, TrackingStats};
 
@@ -53,15 +54,56 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
+/// The median position of a ball at rest.
+fn rest_position(rest: &[TrackPoint]) -> Option<(f64, f64)> {
+    if rest.is_empty() {
+        return None;
+    }
+    let mut xs: Vec<f64> = rest.iter().map(|p| p.x).collect();
+    let mut ys: Vec<f64> = rest.iter().map(|p| p.y).collect();
+    xs.sort_by(f64::total_cmp);
+    ys.sort_by(f64::total_cmp);
+    Some((xs[xs.len() / 2], ys[ys.len() / 2]))
+}
+
+/// A ball detected in the 8 frames before the flight that lies behind the flight's first point on
+/// its line (within a few ball widths of it): the teed ball, when the tracker kept it apart.
+fn teed_ball_before(frames: &[Vec<Detection>], flight: &[TrackPoint]) -> Option<(f64, f64)> {
+    let first = flight.first()?;
+    let next = flight.get(1)?;
+    let (dx, dy) = (next.x - first.x, next.y - first.y);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len < 1.0 {
+        return None;
+    }
+    let size = first.w.max(first.h).max(4.0);
+    (first.frame.saturating_sub(8)..first.frame).rev().find_map(|i| {
+        frames.get(i)?.iter().filter(|d| d.class == models::Class::GolfBall).find_map(|d| {
+            let (cx, cy) = d.bbox.center();
+            let (ox, oy) = (first.x - f64::from(cx), first.y - f64::from(cy));
+            let along = (ox * dx + oy * dy) / len;
+            let across = (ox * dy - oy * dx).abs() / len;
+            let frames_back = (first.frame - i) as f64;
+            (along > 0.0 && along <= len * frames_back + 2.0 * size && across <= 1.5 * size)
+                .then_some((f64::from(cx), f64::from(cy)))
+        })
+    })
+}
+
 /// Analyses one shot.
 pub fn analyze_shot(frames: &[Vec<Detection>], p: &ShotParams) -> ShotMetrics {
-    let flight = track_ball(frames, &Gate::default());
+    let track = track_ball(frames, &Gate::default());
+    let (rest, flight) = split_rest(&track);
+    let flight = flight.to_vec();
     let club = track_club(frames);
-    let tracking = stats(&flight, frames.len());
+    let tracking = stats(&track, frames.len());
     let smoothed = smooth(&flight, p.smoothing_window);
     let launch: Vec<TrackPoint> = smoothed.iter().take(LAUNCH_WINDOW).copied().collect();
     let velocity = robust_velocity(&launch, p.fps, p.m_per_px);
-    let impact = impact_frame(&flight, &club);
+    // Where the ball sat before it flew: the track's own rest segment, else a ball detected in the
+    // frames just before the flight, behind it on its line.
+    let tee = rest_position(rest).or_else(|| teed_ball_before(frames, &flight));
+    let impact = tee.and_then(|t| launch_frame(&flight, t)).or_else(|| impact_frame(&flight, &club));
     // Club speed over the ~6 frames up to impact, smoothed as one track first so the window's ends
     // are interior points where the track continues.
     let club_smoothed = smooth(&club, p.smoothing_window);
