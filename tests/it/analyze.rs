@@ -337,7 +337,9 @@ async fn app_with_queue() -> TestApp {
 #[tokio::test]
 async fn variant_precedence_is_header_form_query_payload_flag_env() {
     let app = app(&[("ADMIN_TOKEN", "adm")]).await;
-    let cases: [(&str, &[(&str, &str)], &[(&str, &str)], &str, &str); 4] = [
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    // (query, form fields, headers, expected variant, expected source)
+    let cases: [(&str, Pairs, Pairs, &str, &str); 4] = [
         (
             "?model_variant=yolov10",
             &[("model_variant", "yolov10")],

@@ -5,8 +5,10 @@
 //! and false positives per frame.
 //!
 //! `cargo run --release -p golfiq-tests --bin scene_recall -- [--variants yolov11,yolov10]
-//! [--seeds 7,8] [--dump DIR]`; `--dump` writes a few frames of each preset as PNG, raw and with
-//! the detections drawn.
+//! [--seeds 7,8] [--presets 640x360@120,1280x720@60] [--score 0.25] [--jpeg] [--verbose]
+//! [--dump DIR]`: `--jpeg` runs the frames through JPEG quality 90 first (as a JPEG zip delivers
+//! them), `--verbose` prints every frame's match, `--dump` writes a few frames of each preset as
+//! PNG, raw and with the detections drawn.
 
 use std::path::PathBuf;
 
@@ -24,6 +26,8 @@ struct Tally {
     teed_6: usize,
     club: usize,
     club_hit: usize,
+    club_pre: usize,
+    club_pre_hit: usize,
     frames: usize,
     fp_ball: usize,
     fp_club: usize,
@@ -73,8 +77,14 @@ fn score(tally: &mut Tally, spec: &SwingSpec, truth: &Truth, i: usize, dets: &[D
     }
     let head = truth.club_boxes[i].map(|(x1, y1, x2, y2)| BBox::new(x1 as f32, y1 as f32, x2 as f32, y2 as f32));
     if let Some(hb) = head {
+        let hit = usize::from(dets.iter().any(|d| d.class == Class::ClubHead && d.bbox.iou(&hb) >= 0.3));
         tally.club += 1;
-        tally.club_hit += usize::from(dets.iter().any(|d| d.class == Class::ClubHead && d.bbox.iou(&hb) >= 0.3));
+        tally.club_hit += hit;
+        // The frames the club speed and the impact frame are measured on.
+        if i <= truth.impact_frame && i + 5 >= truth.impact_frame {
+            tally.club_pre += 1;
+            tally.club_pre_hit += hit;
+        }
     }
     for d in dets {
         match d.class {
@@ -96,6 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seeds = vec![7u64];
     let mut dump: Option<PathBuf> = None;
     let mut verbose = false;
+    let mut jpeg = false;
     let mut thresholds = Thresholds::default();
     let mut presets: Vec<(u32, u32, f64)> =
         vec![(640, 360, 120.0), (640, 360, 60.0), (1280, 720, 120.0), (1280, 720, 60.0)];
@@ -107,6 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seeds" => seeds = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--dump" => dump = Some(PathBuf::from(value()?)),
             "--verbose" => verbose = true,
+            "--jpeg" => jpeg = true,
             "--score" => thresholds.score = value()?.parse()?,
             "--presets" => {
                 presets = value()?
@@ -127,7 +139,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for &seed in &seeds {
             let spec = SwingSpec { seed, ..SwingSpec::preset(w, h, fps) };
             let t0 = std::time::Instant::now();
-            let (frames, truth) = render_swing(&spec);
+            let (mut frames, truth) = render_swing(&spec);
+            if jpeg {
+                // As a JPEG zip delivers them (quality 90).
+                for f in &mut frames {
+                    let mut bytes = Vec::new();
+                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&*f)?;
+                    *f = image::load_from_memory(&bytes)?.to_rgb8();
+                }
+            }
             eprintln!(
                 "rendered {w}x{h}@{fps} seed {seed}: {} frames in {:.2}s (ball {} px, {:.2} m/s, {:.2}°, impact {})",
                 frames.len(),
@@ -143,10 +163,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for variant in &variants {
         let det = registry.get(variant)?;
         println!("\n## {variant} (score >= {})", thresholds.score);
-        println!(
-            "| preset | seeds | flight ≤3px | flight ≤6px | teed ≤3px | teed ≤6px | club IoU≥.3 | FP ball/frame | FP club/frame | ball err px | ball score |"
-        );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!(concat!(
+            "| preset | seeds | flight ≤3px | flight ≤6px | teed ≤3px | teed ≤6px | club IoU≥.3 ",
+            "| club, impact-5..impact | FP ball/frame | FP club/frame | ball err px | ball score |"
+        ));
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         for &(w, h, fps) in &presets {
             let mut tally = Tally::default();
             for (spec, frames, truth) in rendered.iter().filter(|r| r.0.width == w && r.0.fps == fps) {
@@ -188,7 +209,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let n = tally.frames.max(1) as f64;
             println!(
-                "| {w}x{h}@{fps} | {} | {} ({}/{}) | {} | {} ({}/{}) | {} | {} ({}/{}) | {:.2} | {:.2} | {:.2} | {:.2} |",
+                concat!(
+                    "| {}x{}@{} | {} | {} ({}/{}) | {} | {} ({}/{}) | {} | {} ({}/{}) | {} ",
+                    "| {:.2} | {:.2} | {:.2} | {:.2} |"
+                ),
+                w,
+                h,
+                fps,
                 seeds.len(),
                 pct(tally.flight_3, tally.flight),
                 tally.flight_3,
@@ -201,6 +228,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 pct(tally.club_hit, tally.club),
                 tally.club_hit,
                 tally.club,
+                pct(tally.club_pre_hit, tally.club_pre),
                 tally.fp_ball as f64 / n,
                 tally.fp_club as f64 / n,
                 tally.err_sum / tally.err_n.max(1) as f64,
