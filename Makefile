@@ -48,6 +48,7 @@ bench: setup ## benchmarks (figures go to docs/PERFORMANCE.md)
 	./scripts/setup-bench.sh
 	cargo bench -p golfiq-tests --bench runs_list
 	cargo bench -p models --bench detector
+	./scripts/bench-analyze.sh
 
 lambda: setup ## every function's Lambda artefact (target/lambda/<name>/bootstrap) with cargo-lambda
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release $(addprefix --bin ,$(FUNCTIONS))
