@@ -47,7 +47,7 @@ pub struct VideoSummary {
     pub frames_total: u64,
     /// Frames analysed.
     pub frames_analyzed: u64,
-    /// Frames not analysed because of ANALYZE_MAX_VIDEO_FRAMES.
+    /// Frames not analysed: past ANALYZE_MAX_VIDEO_FRAMES, or after the ball flight was over.
     pub frames_skipped: u64,
     /// The codec.
     pub codec: String,
@@ -84,6 +84,8 @@ pub struct Outcome {
     pub preview_frame: Option<usize>,
     /// Whether the response lists every frame's detections (`include=detections`).
     pub include_detections: bool,
+    /// True when the detector stopped once the ball flight was over (see [`flight_is_over`]).
+    pub stopped_after_flight: bool,
 }
 
 /// Maps an ingestion failure to its documented code.
@@ -145,23 +147,41 @@ fn process(detector: &YoloDetector, f: &DecodedFrame) -> Result<FrameResult, Api
 fn detect_stream(
     detector: &YoloDetector,
     workers: usize,
+    early_stop: bool,
     mut next: impl FnMut() -> Option<Result<DecodedFrame, ApiError>>,
-) -> Result<Vec<FrameResult>, ApiError> {
+) -> Result<(Vec<FrameResult>, bool), ApiError> {
     let workers = workers.max(1);
     let stop = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    // Detections in frame order as they complete, for the early-stop check.
+    let seen: Mutex<Vec<Option<Vec<Detection>>>> = Mutex::new(Vec::new());
     let (frame_tx, frame_rx) = mpsc::sync_channel::<(usize, DecodedFrame)>(workers * 2);
     let frame_rx = Mutex::new(frame_rx);
     let (result_tx, result_rx) = mpsc::channel::<(usize, Result<FrameResult, ApiError>)>();
     let mut produce_error = None;
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let (rx, tx, stop) = (&frame_rx, result_tx.clone(), &stop);
+            let (rx, tx, stop, done, seen) = (&frame_rx, result_tx.clone(), &stop, &done, &seen);
             scope.spawn(move || loop {
                 let item = rx.lock().map(|r| r.recv()).unwrap_or_else(|p| p.into_inner().recv());
                 let Ok((i, frame)) = item else { break };
                 let result = process(detector, &frame);
-                if result.is_err() {
-                    stop.store(true, Ordering::SeqCst);
+                match &result {
+                    Err(_) => stop.store(true, Ordering::SeqCst),
+                    Ok(r) if early_stop => {
+                        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                        if seen.len() <= i {
+                            seen.resize(i + 1, None);
+                        }
+                        seen[i] = Some(r.detections.clone());
+                        let prefix: Vec<Vec<Detection>> = seen.iter().map_while(Clone::clone).collect();
+                        // Checked every few frames: the tracker is cheap but not free.
+                        if prefix.len().is_multiple_of(4) && flight_is_over(&prefix) {
+                            done.store(true, Ordering::SeqCst);
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    Ok(_) => {}
                 }
                 if tx.send((i, result)).is_err() {
                     break;
@@ -192,7 +212,27 @@ fn detect_stream(
     }
     let mut results: Vec<(usize, Result<FrameResult, ApiError>)> = result_rx.into_iter().collect();
     results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    let ended = done.load(Ordering::SeqCst);
+    // Frames still in flight when the stop came are kept (they are contiguous from 0).
+    results.into_iter().map(|(_, r)| r).collect::<Result<Vec<_>, _>>().map(|r| (r, ended))
+}
+
+/// Whether the shot is over in these frames: a ball flight of at least [`LAUNCH_WINDOW`] points
+/// has been tracked and the ball has not been seen for longer than the tracker bridges. Nothing
+/// after that can change the metrics (launch comes from the flight's first points, club speed
+/// from the frames before impact), so the rest of the footage need not go through the detector:
+/// most of a phone clip is follow-through and an empty sky.
+pub fn flight_is_over(frames: &[Vec<Detection>]) -> bool {
+    use crate::pipeline::kinematics::{split_rest, LAUNCH_WINDOW};
+    use crate::pipeline::tracking::{track_ball, Gate, MAX_GAP};
+    let track = track_ball(frames, &Gate::default());
+    let (_, flight) = split_rest(&track);
+    let detected = flight.iter().filter(|p| !p.interpolated).count();
+    let moved = match (flight.first(), flight.last()) {
+        (Some(a), Some(b)) => ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt() >= Gate::default().moving_px,
+        _ => false,
+    };
+    detected >= LAUNCH_WINDOW && moved && flight.last().is_some_and(|l| l.frame + MAX_GAP + 2 < frames.len())
 }
 
 /// Runs one analysis.
@@ -206,6 +246,7 @@ pub fn run(
     let workers = detector.parallelism();
     let mut video_summary = None;
     let mut fps = params.fps;
+    let mut stopped_early = false;
     let (results, preview_source): (Vec<FrameResult>, PreviewSource<'_>) = match source {
         Source::Image(bytes) => {
             let frame = decode_image("image", bytes).map_err(ingest_error)?;
@@ -219,17 +260,20 @@ pub fn run(
             }
             let mut i = 0;
             let total = zip.len();
-            let results = detect_stream(detector, workers, || {
+            let (results, ended) = detect_stream(detector, workers, true, || {
                 (i < total).then(|| {
                     i += 1;
                     zip.frame(i - 1).map_err(ingest_error)
                 })
             })?;
+            stopped_early = ended;
             (results, PreviewSource::Zip(zip))
         }
         Source::Video { bytes, max_frames } => {
             let (info, mut frames) = video::decode_frames(bytes, Some(max_frames)).map_err(video_error)?;
-            let results = detect_stream(detector, workers, || frames.next().map(|r| r.map_err(video_error)))?;
+            let (results, ended) =
+                detect_stream(detector, workers, true, || frames.next().map(|r| r.map_err(video_error)))?;
+            stopped_early = ended;
             if results.len() < MIN_FRAMES {
                 return Err(ingest_error(IngestError::InsufficientFrames { found: results.len(), needed: MIN_FRAMES }));
             }
@@ -301,6 +345,7 @@ pub fn run(
         preview_png,
         preview_frame,
         include_detections: params.include_detections,
+        stopped_after_flight: stopped_early,
     })
 }
 
@@ -347,4 +392,34 @@ fn render_preview(source: PreviewSource<'_>, index: usize, dets: &[Detection]) -
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| e.to_string())?;
     Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::{BBox, Class};
+
+    fn ball(x: f32, y: f32) -> Detection {
+        Detection { class: Class::GolfBall, score: 0.8, bbox: BBox::from_center(x, y, 12.0, 12.0) }
+    }
+
+    #[test]
+    fn the_flight_is_over_once_a_long_flight_has_not_been_seen_for_longer_than_a_gap() {
+        // Teed for 10 frames, 12 frames of flight, then `after` empty frames.
+        let clip = |after: usize| {
+            let mut frames: Vec<Vec<Detection>> = (0..10).map(|_| vec![ball(100.0, 400.0)]).collect();
+            frames.extend((1..=12).map(|k| vec![ball(100.0 + 30.0 * k as f32, 400.0 - 10.0 * k as f32)]));
+            frames.extend((0..after).map(|_| Vec::new()));
+            frames
+        };
+        assert!(!flight_is_over(&clip(0)), "the ball is still in view");
+        assert!(!flight_is_over(&clip(5)), "a gap the tracker bridges");
+        assert!(flight_is_over(&clip(6)));
+        let mut short = clip(10);
+        short.drain(14..22);
+        assert!(!flight_is_over(&short), "four flight points are not a shot");
+        let resting: Vec<Vec<Detection>> =
+            (0..40).map(|i| if i < 20 { vec![ball(100.0, 400.0)] } else { vec![] }).collect();
+        assert!(!flight_is_over(&resting), "a ball that never flew");
+    }
 }

@@ -344,6 +344,7 @@ fn summary(o: &Outcome) -> Value {
         "quality": o.quality,
         "preview_frame": o.preview_frame,
         "detections_per_class": per_class(o),
+        "stopped_after_flight": o.stopped_after_flight,
     });
     if let Some(video) = &o.video {
         v["video"] = json!(video);
