@@ -107,12 +107,15 @@ fn video_error(e: VideoError) -> ApiError {
     ApiError::new(ErrorCode::VideoDecodeFailed, e.to_string())
 }
 
+/// ANALYZE_FAILED: an opaque message for the client, the cause for the log.
+pub fn analyze_failed(cause: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::AnalyzeFailed, "analysis failed; the cause is in the server log").with_cause(cause)
+}
+
 fn model_error(e: models::ModelError) -> ApiError {
     match e {
         models::ModelError::Frame(reason) => ApiError::new(ErrorCode::InvalidImage, reason),
-        other => {
-            ApiError::new(ErrorCode::AnalyzeFailed, "analysis failed; the cause is in the server log").with_cause(other)
-        }
+        other => analyze_failed(other),
     }
 }
 

@@ -171,8 +171,7 @@ async fn execute(state: AppState, engine: Arc<Engine>, parsed: Parsed) -> Result
     match task.await {
         Ok(result) => result,
         Err(join) => {
-            let e = ApiError::new(ErrorCode::AnalyzeFailed, "analysis failed; the cause is in the server log")
-                .with_cause(format!("analysis task ended abnormally: {join}"));
+            let e = job::analyze_failed(format!("analysis task ended abnormally: {join}"));
             finish(&state, id, fail_transition(&e)).await;
             Err(e.with_run(id))
         }
@@ -310,10 +309,7 @@ async fn attempt(
         job::run(&detector, source, &params, &limits)
     })
     .await
-    .map_err(|join| {
-        ApiError::new(ErrorCode::AnalyzeFailed, "analysis failed; the cause is in the server log")
-            .with_cause(format!("analysis thread ended abnormally: {join}"))
-    })??;
+    .map_err(|join| job::analyze_failed(format!("analysis thread ended abnormally: {join}")))??;
     drop(slot);
     Ok(outcome)
 }
