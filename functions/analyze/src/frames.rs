@@ -94,17 +94,18 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// The stable error code.
-    pub fn code(&self) -> &'static str {
+    /// The stable error code (and with it the HTTP status).
+    pub fn code(&self) -> common::error::ErrorCode {
+        use common::error::ErrorCode;
         match self {
-            IngestError::ZipTooLarge { .. } => "ZIP_TOO_LARGE",
-            IngestError::ZipTooManyFiles { .. } => "ZIP_TOO_MANY_FILES",
-            IngestError::ZipFileTooLarge { .. } => "ZIP_FILE_TOO_LARGE",
-            IngestError::ZipRatioInvalid { .. } => "ZIP_RATIO_INVALID",
-            IngestError::ZipInvalidType { .. } => "ZIP_INVALID_TYPE",
-            IngestError::InvalidZip(_) => "INVALID_ZIP",
-            IngestError::InsufficientFrames { .. } => "INSUFFICIENT_FRAMES",
-            IngestError::InvalidImage { .. } => "INVALID_IMAGE",
+            IngestError::ZipTooLarge { .. } => ErrorCode::ZipTooLarge,
+            IngestError::ZipTooManyFiles { .. } => ErrorCode::ZipTooManyFiles,
+            IngestError::ZipFileTooLarge { .. } => ErrorCode::ZipFileTooLarge,
+            IngestError::ZipRatioInvalid { .. } => ErrorCode::ZipRatioInvalid,
+            IngestError::ZipInvalidType { .. } => ErrorCode::ZipInvalidType,
+            IngestError::InvalidZip(_) => ErrorCode::InvalidZip,
+            IngestError::InsufficientFrames { .. } => ErrorCode::InsufficientFrames,
+            IngestError::InvalidImage { .. } => ErrorCode::InvalidImage,
         }
     }
 }
@@ -356,23 +357,35 @@ mod tests {
     fn every_limit_maps_to_its_error_code() {
         let two = zip_of(&[("a.png", png(4, 4, 1)), ("b.png", png(4, 4, 2))]);
         let small = ZipLimits { max_zip_bytes: 100, ..ZipLimits::default() };
-        assert_eq!(read_zip_frames(&two, &small, 2).expect_err("size").code(), "ZIP_TOO_LARGE");
+        assert_eq!(read_zip_frames(&two, &small, 2).expect_err("size").code().as_str(), "ZIP_TOO_LARGE");
         let few = ZipLimits { max_entries: 1, ..ZipLimits::default() };
-        assert_eq!(read_zip_frames(&two, &few, 2).expect_err("count").code(), "ZIP_TOO_MANY_FILES");
+        assert_eq!(read_zip_frames(&two, &few, 2).expect_err("count").code().as_str(), "ZIP_TOO_MANY_FILES");
         let big_entry = zip_of(&[("a.npy", npy(64, 64, 3, 7)), ("b.png", png(4, 4, 2))]);
         let tight = ZipLimits { max_entry_bytes: 1000, max_ratio: 100_000, ..ZipLimits::default() };
-        assert_eq!(read_zip_frames(&big_entry, &tight, 2).expect_err("entry").code(), "ZIP_FILE_TOO_LARGE");
+        assert_eq!(read_zip_frames(&big_entry, &tight, 2).expect_err("entry").code().as_str(), "ZIP_FILE_TOO_LARGE");
         // 4 MB of zeros compresses ~1000x: a bomb's signature.
         let bomb = zip_of(&[("bomb.npy", npy(1024, 1365, 3, 0)), ("b.png", png(4, 4, 2))]);
         let err = read_zip_frames(&bomb, &ZipLimits::default(), 2).expect_err("ratio");
-        assert_eq!(err.code(), "ZIP_RATIO_INVALID", "{err}");
+        assert_eq!(err.code().as_str(), "ZIP_RATIO_INVALID", "{err}");
         let txt = zip_of(&[("a.png", png(4, 4, 1)), ("notes.txt", b"hello".to_vec())]);
-        assert_eq!(read_zip_frames(&txt, &ZipLimits::default(), 2).expect_err("type").code(), "ZIP_INVALID_TYPE");
-        assert_eq!(read_zip_frames(b"not a zip", &ZipLimits::default(), 2).expect_err("zip").code(), "INVALID_ZIP");
+        assert_eq!(
+            read_zip_frames(&txt, &ZipLimits::default(), 2).expect_err("type").code().as_str(),
+            "ZIP_INVALID_TYPE"
+        );
+        assert_eq!(
+            read_zip_frames(b"not a zip", &ZipLimits::default(), 2).expect_err("zip").code().as_str(),
+            "INVALID_ZIP"
+        );
         let one = zip_of(&[("a.png", png(4, 4, 1))]);
-        assert_eq!(read_zip_frames(&one, &ZipLimits::default(), 2).expect_err("frames").code(), "INSUFFICIENT_FRAMES");
+        assert_eq!(
+            read_zip_frames(&one, &ZipLimits::default(), 2).expect_err("frames").code().as_str(),
+            "INSUFFICIENT_FRAMES"
+        );
         let broken = zip_of(&[("a.png", b"\x89PNG garbage".to_vec()), ("b.png", png(4, 4, 2))]);
-        assert_eq!(read_zip_frames(&broken, &ZipLimits::default(), 2).expect_err("image").code(), "INVALID_IMAGE");
+        assert_eq!(
+            read_zip_frames(&broken, &ZipLimits::default(), 2).expect_err("image").code().as_str(),
+            "INVALID_IMAGE"
+        );
         let traversal = zip_of(&[("../../etc/passwd.png", png(4, 4, 1)), ("b.png", png(4, 4, 2))]);
         assert_eq!(read_zip_frames(&traversal, &ZipLimits::default(), 2).expect("names are only labels").len(), 2);
     }

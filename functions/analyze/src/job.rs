@@ -88,23 +88,13 @@ pub struct Outcome {
     pub stopped_after_flight: bool,
 }
 
-/// Maps an ingestion failure to its documented code.
+/// An ingestion failure as the API error of its documented code.
 pub fn ingest_error(e: IngestError) -> ApiError {
-    let code = match &e {
-        IngestError::ZipTooLarge { .. } => ErrorCode::ZipTooLarge,
-        IngestError::ZipTooManyFiles { .. } => ErrorCode::ZipTooManyFiles,
-        IngestError::ZipFileTooLarge { .. } => ErrorCode::ZipFileTooLarge,
-        IngestError::ZipRatioInvalid { .. } => ErrorCode::ZipRatioInvalid,
-        IngestError::ZipInvalidType { .. } => ErrorCode::ZipInvalidType,
-        IngestError::InvalidZip(_) => ErrorCode::InvalidZip,
-        IngestError::InsufficientFrames { .. } => ErrorCode::InsufficientFrames,
-        IngestError::InvalidImage { .. } => ErrorCode::InvalidImage,
-    };
-    ApiError::new(code, e.to_string())
+    ApiError::new(e.code(), e.to_string())
 }
 
 fn video_error(e: VideoError) -> ApiError {
-    ApiError::new(ErrorCode::VideoDecodeFailed, e.to_string())
+    ApiError::new(e.code(), e.to_string())
 }
 
 /// ANALYZE_FAILED: an opaque message for the client, the cause for the log.

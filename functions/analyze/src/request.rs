@@ -11,7 +11,7 @@ use common::http::query_param;
 use common::lambda_http::http::header::CONTENT_TYPE;
 use common::lambda_http::Request;
 use common::runs::{RunInputs, RunKind, SourceType};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::variant::VariantInputs;
 
@@ -473,14 +473,10 @@ pub fn parse_range(req: &Request) -> Parsed {
     }
 }
 
-/// A params record for runs whose body could not be read at all.
-pub fn empty_record() -> Value {
-    json!({})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn raw(pairs: &[(&str, Value)]) -> Map<String, Value> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()

@@ -104,8 +104,8 @@ pub enum VideoError {
 
 impl VideoError {
     /// The stable API error code: `VIDEO_DECODE_FAILED` for every variant.
-    pub fn code(&self) -> &'static str {
-        "VIDEO_DECODE_FAILED"
+    pub fn code(&self) -> common::error::ErrorCode {
+        common::error::ErrorCode::VideoDecodeFailed
     }
 }
 
@@ -1292,7 +1292,7 @@ mod tests {
         for (name, bytes, expected) in cases {
             let err = probe(&bytes).expect_err(name);
             assert!(expected(&err), "{name}: {err:?}");
-            assert_eq!(err.code(), "VIDEO_DECODE_FAILED");
+            assert_eq!(err.code().as_str(), "VIDEO_DECODE_FAILED");
             assert!(decode_frames(&bytes, None).is_err(), "{name}");
         }
         let hevc = probe(&fixture("hevc_hvc1.mp4")).expect_err("hevc").to_string();
