@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::frames::{decode_image, DecodedFrame, IngestError, ZipFrames, ZipLimits};
 use crate::pipeline::quality::{assess, laplacian_variance, mean_luma, Quality};
 use crate::pipeline::shot::{analyze_shot, ShotMetrics, ShotParams};
+use crate::refine;
 use crate::request::Params;
 use crate::video::{self, VideoError};
 
@@ -86,6 +87,8 @@ pub struct Outcome {
     pub include_detections: bool,
     /// True when the detector stopped once the ball flight was over (see [`flight_is_over`]).
     pub stopped_after_flight: bool,
+    /// Native-resolution crops run through the detector around the ball's track (see [`refine`]).
+    pub native_crops: usize,
 }
 
 /// An ingestion failure as the API error of its documented code.
@@ -240,11 +243,11 @@ pub fn run(
     let mut video_summary = None;
     let mut fps = params.fps;
     let mut stopped_early = false;
-    let (results, preview_source): (Vec<FrameResult>, PreviewSource<'_>) = match source {
+    let (results, mut reread): (Vec<FrameResult>, Reread<'_>) = match source {
         Source::Image(bytes) => {
             let frame = decode_image("image", bytes).map_err(ingest_error)?;
             let result = process(detector, &frame)?;
-            (vec![result], PreviewSource::Decoded(frame))
+            (vec![result], Reread::Decoded(frame))
         }
         Source::Zip(bytes) => {
             let mut zip = ZipFrames::open(bytes, zip_limits).map_err(ingest_error)?;
@@ -260,7 +263,7 @@ pub fn run(
                 })
             })?;
             stopped_early = ended;
-            (results, PreviewSource::Zip(zip))
+            (results, Reread::Zip(zip))
         }
         Source::Video { bytes, max_frames } => {
             let (info, mut frames) = video::decode_frames(bytes, Some(max_frames)).map_err(video_error)?;
@@ -287,7 +290,7 @@ pub fn run(
                 width: w,
                 height: h,
             });
-            (results, PreviewSource::Video(bytes))
+            (results, Reread::Video(bytes))
         }
     };
     let (width, height) = results.first().map_or((0, 0), |r| r.size);
@@ -301,11 +304,17 @@ pub fn run(
         ));
     }
     let n = results.len().max(1) as f64;
-    let detect_ms: f64 = results.iter().map(|r| r.detect_ms).sum();
+    let mut detect_ms: f64 = results.iter().map(|r| r.detect_ms).sum();
     let luma = results.iter().map(|r| r.luma).sum::<f64>() / n;
     let sharpness = results.iter().map(|r| r.sharpness).sum::<f64>() / n;
-    let detections: Vec<Vec<Detection>> = results.into_iter().map(|r| r.detections).collect();
+    let mut detections: Vec<Vec<Detection>> = results.into_iter().map(|r| r.detections).collect();
     let single = matches!(source, Source::Image(_));
+    let mut native_crops = 0;
+    if !single && refine::worth_cropping(width, height, detector.input_size()) {
+        let (crops, crop_ms) = look_closer(detector, workers, &mut reread, &mut detections, (width, height))?;
+        native_crops = crops;
+        detect_ms += crop_ms;
+    }
     let metrics = (!single).then(|| {
         analyze_shot(
             &detections,
@@ -316,9 +325,7 @@ pub fn run(
     let quality = assess(fps, qw, qh, luma, sharpness);
     let preview_frame = preview_index(&detections, metrics.as_ref());
     let preview_png = preview_frame.and_then(|i| {
-        render_preview(preview_source, i, &detections[i])
-            .map_err(|e| tracing::warn!(error = %e, "no preview image"))
-            .ok()
+        render_preview(&mut reread, i, &detections[i]).map_err(|e| tracing::warn!(error = %e, "no preview image")).ok()
     });
     let timing = InferenceTiming {
         total_ms: round2(started.elapsed().as_secs_f64() * 1000.0),
@@ -339,6 +346,7 @@ pub fn run(
         preview_frame,
         include_detections: params.include_detections,
         stopped_after_flight: stopped_early,
+        native_crops,
     })
 }
 
@@ -360,23 +368,80 @@ fn preview_index(detections: &[Vec<Detection>], metrics: Option<&ShotMetrics>) -
     best.or(Some(0))
 }
 
-/// Where the preview frame is decoded again from (keeping every frame decoded would cost
-/// hundreds of MB for a 720p clip; decoding one again costs milliseconds).
-enum PreviewSource<'a> {
+/// Where frames are decoded again from, for the crops and the preview (keeping every frame
+/// decoded would cost hundreds of MB for a 720p clip; decoding a few again costs milliseconds).
+enum Reread<'a> {
     Decoded(DecodedFrame),
     Zip(ZipFrames<'a>),
     Video(&'a [u8]),
 }
 
-fn render_preview(source: PreviewSource<'_>, index: usize, dets: &[Detection]) -> Result<Vec<u8>, String> {
-    let frame = match source {
-        PreviewSource::Decoded(f) => f,
-        PreviewSource::Zip(mut zip) => zip.frame(index).map_err(|e| e.to_string())?,
-        PreviewSource::Video(bytes) => {
-            let (_, mut frames) = video::decode_frames(bytes, Some(index + 1)).map_err(|e| e.to_string())?;
-            frames.nth(index).ok_or("video ended before the preview frame")?.map_err(|e| e.to_string())?
+impl Reread<'_> {
+    /// The frames at `indices` (ascending), decoded again.
+    fn frames(&mut self, indices: Vec<usize>) -> Box<dyn Iterator<Item = Result<DecodedFrame, ApiError>> + '_> {
+        match self {
+            Reread::Decoded(f) => Box::new(indices.into_iter().filter(|i| *i == 0).map(|_| Ok(f.clone()))),
+            Reread::Zip(zip) => Box::new(indices.into_iter().map(|i| zip.frame(i).map_err(ingest_error))),
+            Reread::Video(bytes) => {
+                let last = indices.last().copied().unwrap_or(0);
+                match video::decode_frames(bytes, Some(last + 1)) {
+                    Ok((_, frames)) => Box::new(
+                        frames
+                            .enumerate()
+                            .filter(move |(i, _)| indices.binary_search(i).is_ok())
+                            .map(|(_, f)| f.map_err(video_error)),
+                    ),
+                    Err(e) => Box::new(std::iter::once(Err(video_error(e)))),
+                }
+            }
         }
-    };
+    }
+}
+
+/// Runs the detector again on native-resolution windows around the ball's track, round by round
+/// ([`refine`]), merging what the windows see into `detections`. Returns the crops run and their
+/// detector time.
+fn look_closer(
+    detector: &YoloDetector,
+    workers: usize,
+    reread: &mut Reread<'_>,
+    detections: &mut [Vec<Detection>],
+    size: (u32, u32),
+) -> Result<(usize, f64), ApiError> {
+    let mut done = std::collections::BTreeSet::new();
+    let mut detect_ms = 0.0;
+    for _ in 0..refine::ROUNDS {
+        let budget = refine::MAX_CROPS.saturating_sub(done.len());
+        let windows = refine::plan(detections, size, detector.input_size(), &done, budget);
+        if windows.is_empty() {
+            break;
+        }
+        let mut frames = reread.frames(windows.iter().map(|w| w.frame).collect());
+        let mut k = 0;
+        let (results, _) = detect_stream(detector, workers, false, || {
+            let window = windows.get(k)?;
+            k += 1;
+            Some(frames.next()?.map(|f| refine::crop(&f, window)))
+        })?;
+        if results.len() != windows.len() {
+            return Err(analyze_failed(format!(
+                "{} crops planned, {} frames read again",
+                windows.len(),
+                results.len()
+            )));
+        }
+        for (window, result) in windows.iter().zip(results) {
+            detect_ms += result.detect_ms;
+            refine::merge(&mut detections[window.frame], window, size, result.detections);
+            done.insert(window.frame);
+        }
+    }
+    Ok((done.len(), detect_ms))
+}
+
+fn render_preview(source: &mut Reread<'_>, index: usize, dets: &[Detection]) -> Result<Vec<u8>, String> {
+    let frame =
+        source.frames(vec![index]).next().ok_or("the preview frame could not be read again")?.map_err(|e| e.message)?;
     let mut img =
         image::RgbImage::from_raw(frame.width, frame.height, frame.rgb).ok_or("frame buffer size mismatch")?;
     models::annotate::draw_detections(&mut img, dets);

@@ -17,6 +17,7 @@ pub mod frames;
 pub mod gate;
 pub mod job;
 pub mod pipeline;
+pub mod refine;
 pub mod request;
 pub mod variant;
 pub mod video;
@@ -341,6 +342,7 @@ fn summary(o: &Outcome) -> Value {
         "preview_frame": o.preview_frame,
         "detections_per_class": per_class(o),
         "stopped_after_flight": o.stopped_after_flight,
+        "native_crops": o.native_crops,
     });
     if let Some(video) = &o.video {
         v["video"] = json!(video);
