@@ -290,7 +290,7 @@ pub fn run(
                 width: w,
                 height: h,
             });
-            (results, Reread::Video(bytes))
+            (results, Reread::Video { bytes, max_frames, live: None })
         }
     };
     let (width, height) = results.first().map_or((0, 0), |r| r.size);
@@ -373,7 +373,13 @@ fn preview_index(detections: &[Vec<Detection>], metrics: Option<&ShotMetrics>) -
 enum Reread<'a> {
     Decoded(DecodedFrame),
     Zip(ZipFrames<'a>),
-    Video(&'a [u8]),
+    /// An MP4, and the decoder where the last read stopped with the index of its next frame: the
+    /// crops' rounds walk forward through the clip, so each round goes on from the last.
+    Video {
+        bytes: &'a [u8],
+        max_frames: usize,
+        live: Option<Box<(usize, video::VideoFrames<'a>)>>,
+    },
 }
 
 impl Reread<'_> {
@@ -382,17 +388,28 @@ impl Reread<'_> {
         match self {
             Reread::Decoded(f) => Box::new(indices.into_iter().filter(|i| *i == 0).map(|_| Ok(f.clone()))),
             Reread::Zip(zip) => Box::new(indices.into_iter().map(|i| zip.frame(i).map_err(ingest_error))),
-            Reread::Video(bytes) => {
-                let last = indices.last().copied().unwrap_or(0);
-                match video::decode_frames(bytes, Some(last + 1)) {
-                    Ok((_, frames)) => Box::new(
-                        frames
-                            .enumerate()
-                            .filter(move |(i, _)| indices.binary_search(i).is_ok())
-                            .map(|(_, f)| f.map_err(video_error)),
-                    ),
-                    Err(e) => Box::new(std::iter::once(Err(video_error(e)))),
+            Reread::Video { bytes, max_frames, live } => {
+                let first = indices.first().copied().unwrap_or(0);
+                if live.as_deref().is_none_or(|(next, _)| *next > first) {
+                    match video::decode_frames(bytes, Some(*max_frames)) {
+                        Ok((_, frames)) => *live = Some(Box::new((0, frames))),
+                        Err(e) => return Box::new(std::iter::once(Err(video_error(e)))),
+                    }
                 }
+                let Some((next, frames)) = live.as_deref_mut() else { return Box::new(std::iter::empty()) };
+                let mut wanted = indices.into_iter().peekable();
+                Box::new(std::iter::from_fn(move || {
+                    let want = *wanted.peek()?;
+                    loop {
+                        let frame = frames.next()?;
+                        let index = *next;
+                        *next += 1;
+                        if index == want || frame.is_err() {
+                            wanted.next();
+                            return Some(frame.map_err(video_error));
+                        }
+                    }
+                }))
             }
         }
     }
@@ -410,12 +427,13 @@ fn look_closer(
 ) -> Result<(usize, f64), ApiError> {
     let mut done = std::collections::BTreeSet::new();
     let mut detect_ms = 0.0;
-    for _ in 0..refine::ROUNDS {
+    for round in 0..refine::ROUNDS {
         let budget = refine::MAX_CROPS.saturating_sub(done.len());
         let windows = refine::plan(detections, size, detector.input_size(), &done, budget);
         if windows.is_empty() {
             break;
         }
+        tracing::debug!(round, crops = windows.len(), first = windows[0].frame, "native-resolution crops");
         let mut frames = reread.frames(windows.iter().map(|w| w.frame).collect());
         let mut k = 0;
         let (results, _) = detect_stream(detector, workers, false, || {
@@ -459,6 +477,25 @@ mod tests {
 
     fn ball(x: f32, y: f32) -> Detection {
         Detection { class: Class::GolfBall, score: 0.8, bbox: BBox::from_center(x, y, 12.0, 12.0) }
+    }
+
+    #[test]
+    fn video_rereads_go_on_from_the_last_read_and_restart_for_an_earlier_frame() {
+        // Each frame a different grey, so a frame read again says which it is.
+        let src: Vec<image::RgbImage> =
+            (0..12u8).map(|i| image::RgbImage::from_pixel(64, 48, image::Rgb([20 * i, 20 * i, 20 * i]))).collect();
+        let bytes = video::encode_mp4(&src, 30.0).expect("encodes");
+        let grey = |f: &DecodedFrame| f.rgb.iter().map(|&v| f64::from(v)).sum::<f64>() / f.rgb.len() as f64;
+        let which = |f: DecodedFrame| ((grey(&f) / 20.0).round()) as usize;
+        let mut reread = Reread::Video { bytes: &bytes, max_frames: 12, live: None };
+        let mut read = |indices: Vec<usize>| -> Vec<usize> {
+            reread.frames(indices).map(|f| which(f.expect("decodes"))).collect()
+        };
+        assert_eq!(read(vec![1, 3]), vec![1, 3]);
+        assert_eq!(read(vec![4, 7, 8]), vec![4, 7, 8], "goes on from frame 4");
+        assert_eq!(read(vec![2, 11]), vec![2, 11], "restarts for frame 2");
+        assert_eq!(read(vec![12]), Vec::<usize>::new(), "past the last frame: nothing");
+        assert_eq!(read(vec![0]), vec![0]);
     }
 
     #[test]
