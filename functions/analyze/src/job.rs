@@ -439,7 +439,10 @@ fn look_closer(
         let (results, _) = detect_stream(detector, workers, false, || {
             let window = windows.get(k)?;
             k += 1;
-            Some(frames.next()?.map(|f| refine::crop(&f, window)))
+            Some(frames.next()?.and_then(|f| {
+                refine::crop(&f, window)
+                    .ok_or_else(|| analyze_failed(format!("frame {} read again at another size", window.frame)))
+            }))
         })?;
         if results.len() != windows.len() {
             return Err(analyze_failed(format!(

@@ -128,15 +128,19 @@ fn window(frame: usize, cx: f64, cy: f64, (width, height): (u32, u32), side: u32
     CropWindow { frame, x: place(cx, w, width), y: place(cy, h, height), width: w, height: h }
 }
 
-/// The window's pixels as a frame of their own.
-pub fn crop(frame: &DecodedFrame, c: &CropWindow) -> DecodedFrame {
+/// The window's pixels as a frame of their own; `None` when the window does not fit the frame
+/// (a frame read again at another size than the first time).
+pub fn crop(frame: &DecodedFrame, c: &CropWindow) -> Option<DecodedFrame> {
+    if c.x + c.width > frame.width || c.y + c.height > frame.height {
+        return None;
+    }
     let (fw, x, w) = (frame.width as usize, c.x as usize, c.width as usize);
     let mut rgb = Vec::with_capacity(w * c.height as usize * 3);
     for row in c.y as usize..(c.y + c.height) as usize {
         let start = (row * fw + x) * 3;
-        rgb.extend_from_slice(&frame.rgb[start..start + w * 3]);
+        rgb.extend_from_slice(frame.rgb.get(start..start + w * 3)?);
     }
-    DecodedFrame { name: format!("{}#crop", frame.name), width: c.width, height: c.height, rgb }
+    Some(DecodedFrame { name: format!("{}#crop", frame.name), width: c.width, height: c.height, rgb })
 }
 
 /// Merges a crop's detections (window coordinates) into its frame's full-frame detections.
@@ -241,11 +245,14 @@ mod tests {
         let rgb: Vec<u8> = (0..w * h).flat_map(|i| [i as u8, (i * 2) as u8, 7]).collect();
         let f = DecodedFrame { name: "f".into(), width: w, height: h, rgb };
         let c = CropWindow { frame: 0, x: 3, y: 2, width: 4, height: 3 };
-        let out = crop(&f, &c);
+        let out = crop(&f, &c).expect("fits");
         assert_eq!((out.width, out.height, out.rgb.len()), (4, 3, 36));
         // Window pixel (0, 0) is frame pixel (3, 2) = index 19; (3, 2) is (6, 4) = 38.
         assert_eq!(&out.rgb[..3], &[19, 38, 7]);
         assert_eq!(&out.rgb[33..], &[38, 76, 7]);
+        assert!(crop(&f, &CropWindow { x: 5, ..c }).is_none(), "past the right edge");
+        let short = DecodedFrame { rgb: f.rgb[..60].to_vec(), ..f };
+        assert!(crop(&short, &c).is_none(), "a buffer shorter than its size says");
     }
 
     #[test]
