@@ -123,6 +123,8 @@ print(json.dumps({
     "cpu_ms_per_frame": round(int(cpu) / int(ticks) * 1000 / max(t["frame_count"], 1), 1),
     "detections_per_class": r["detections_per_class"], "video": r.get("video"),
     "ball_speed_mps": (r.get("metrics") or {}).get("ball_speed_mps"),
+    "launch_deg": (r.get("metrics") or {}).get("launch_deg"),
+    "native_crops": r.get("native_crops"), "stopped_after_flight": r.get("stopped_after_flight"),
 }))
 EOF
   echo "  rust $variant $kind: ${wall}s" >&2
@@ -224,6 +226,15 @@ for v in variants:
         print(f"| {v} | Python | {cfg} | {rs[0]['load_s'] + rs[0]['wall_s']:.1f} | {med(r['wall_s'] for r in rs):.1f} | "
               f"{fps:.2f} | {ours_fps / fps:.2f}x | {med(r['cpu_ms_per_frame'] for r in rs):.0f} | "
               f"{max(r['peak_rss_kb'] for r in rs) / 1024:.0f} | {load(rs)} | {d['golf_ball']}/{d['club_head']} |")
+print()
+for v in variants:
+    warm = [r for r in recs if r["record"] == "rust" and r["variant"] == v and r["kind"] == "warm"]
+    if warm:
+        w = warm[-1]
+        clip_frames = (w.get("video") or {}).get("frames_total", w["frames"])
+        print(f"{v}, Rust: {w['frames']} of {clip_frames} frames detected (stopped after the flight: "
+              f"{w.get('stopped_after_flight')}), {w.get('native_crops')} native crops, clip frames/s "
+              f"{med(clip_frames / r['wall_s'] for r in warm):.1f}, ball {w['ball_speed_mps']} m/s, launch {w.get('launch_deg')} deg")
 print()
 print("Per frame, ms (Rust: one thread, one session, stages one after another (make_clip --time-stages);")
 print("endpoint: avg_ms_per_frame = letterbox+run+post per frame with 2 sessions running at once, and total_ms):")
