@@ -2,7 +2,7 @@
 //! labels and scores drawn.
 //!
 //! `cargo run -p models --example detect -- IMAGE [--variant yolov10|yolov11] [--out annotated.png]
-//!  [--score 0.25] [--models-dir models/weights]`
+//!  [--score S (default: the variant's calibrated threshold)] [--models-dir models/weights]`
 
 use std::process::ExitCode;
 
@@ -20,15 +20,15 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let (mut image, mut variant, mut out, mut score, mut dir) = (None, "yolov10".to_string(), None, 0.25f32, None);
+    let (mut image, mut variant, mut out, mut score, mut dir) = (None, "yolov10".to_string(), None, None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--variant" => variant = args.next().ok_or("--variant needs a value")?,
             "--out" => out = Some(args.next().ok_or("--out needs a path")?),
-            "--score" => score = args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?,
+            "--score" => score = Some(args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?),
             "--models-dir" => dir = Some(args.next().ok_or("--models-dir needs a path")?),
             "-h" | "--help" => {
-                println!("usage: detect IMAGE [--variant yolov10|yolov11] [--out annotated.png] [--score 0.25] [--models-dir DIR]");
+                println!("usage: detect IMAGE [--variant yolov10|yolov11] [--out annotated.png] [--score S (default: the variant's calibrated threshold)] [--models-dir DIR]");
                 return Ok(());
             }
             other if image.is_none() && !other.starts_with("--") => image = Some(other.to_string()),
@@ -43,10 +43,11 @@ fn run() -> Result<(), String> {
     let detector = registry.get(&variant).map_err(|e| e.to_string())?;
     let (dets, t) = detector.detect_timed(&Frame::from_image(&img)).map_err(|e| e.to_string())?;
     println!(
-        "{image}: {}x{}, {variant}, {} detections (pre {:.1} ms, run {:.1} ms, post {:.1} ms)",
+        "{image}: {}x{}, {variant}, {} detections at score >= {} (pre {:.1} ms, run {:.1} ms, post {:.1} ms)",
         img.width(),
         img.height(),
         dets.len(),
+        detector.thresholds().min_score(),
         t.preprocess.as_secs_f64() * 1e3,
         t.inference.as_secs_f64() * 1e3,
         t.postprocess.as_secs_f64() * 1e3

@@ -3,7 +3,8 @@
 //! centre, the best-scoring club head with IoU >= 0.5. Exits 1 when any frame misses, so it is the
 //! check to run after exporting new weights.
 //!
-//! `cargo run --release -p models --example golden -- [--variant yolov10|yolov11] [--score 0.25]`
+//! `cargo run --release -p models --example golden -- [--variant yolov10|yolov11] [--score S]`
+//! (default score: each variant's calibrated threshold, as the server uses)
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,11 +56,11 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let mut args = std::env::args().skip(1);
-    let (mut variants, mut score) = (VARIANTS.iter().map(|v| v.to_string()).collect::<Vec<_>>(), 0.25f32);
+    let (mut variants, mut score) = (VARIANTS.iter().map(|v| v.to_string()).collect::<Vec<_>>(), None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--variant" => variants = vec![args.next().ok_or("--variant needs a value")?],
-            "--score" => score = args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?,
+            "--score" => score = Some(args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -113,7 +114,8 @@ fn run() -> Result<bool, String> {
             }
             println!("{line}");
         }
-        println!("{variant}: balls {balls_ok}/{balls}, heads {heads_ok}/{heads} (score >= {score})");
+        let min = detector.thresholds().min_score();
+        println!("{variant}: balls {balls_ok}/{balls}, heads {heads_ok}/{heads} (score >= {min})");
         all_pass &= balls_ok == balls && heads_ok == heads;
     }
     Ok(all_pass)

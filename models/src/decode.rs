@@ -7,11 +7,15 @@
 
 use crate::detection::{BBox, Class, Detection};
 
+/// The score threshold of a model whose manifest has none, and of callers that use none.
+pub const DEFAULT_SCORE: f32 = 0.25;
+
 /// Detection thresholds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
-    /// Minimum score kept.
-    pub score: f32,
+    /// Minimum score kept; `None`: the variant's calibrated threshold (its manifest's
+    /// `score_threshold`), else [`DEFAULT_SCORE`].
+    pub score: Option<f32>,
     /// IoU above which NMS suppresses the lower-scored box of the same class.
     pub iou: f32,
     /// Most detections returned per frame.
@@ -20,7 +24,14 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { score: 0.25, iou: 0.5, max_detections: 100 }
+        Thresholds { score: None, iou: 0.5, max_detections: 100 }
+    }
+}
+
+impl Thresholds {
+    /// The score threshold in force.
+    pub fn min_score(&self) -> f32 {
+        self.score.unwrap_or(DEFAULT_SCORE)
     }
 }
 
@@ -29,7 +40,7 @@ pub fn decode_end_to_end(data: &[f32], rows: usize, t: &Thresholds) -> Vec<Detec
     let mut out: Vec<Detection> = data
         .chunks_exact(6)
         .take(rows)
-        .filter(|r| r[4] >= t.score && r[4].is_finite())
+        .filter(|r| r[4] >= t.min_score() && r[4].is_finite())
         .filter_map(|r| {
             let class = Class::from_id(r[5].round().max(0.0) as usize)?;
             Some(Detection { class, score: r[4], bbox: BBox::new(r[0], r[1], r[2], r[3]) })
@@ -55,7 +66,7 @@ pub fn decode_raw(data: &[f32], classes: usize, anchors: usize, t: &Thresholds) 
                 (best, best_score) = (c, s);
             }
         }
-        if best_score < t.score || !best_score.is_finite() {
+        if best_score < t.min_score() || !best_score.is_finite() {
             continue;
         }
         let Some(class) = Class::from_id(best) else { continue };

@@ -43,6 +43,10 @@ pub struct Manifest {
     /// Validation metrics as recorded at export.
     #[serde(default)]
     pub validation: serde_json::Value,
+    /// The variant's calibrated score threshold (export.py: where the class-mean F2 on the val
+    /// split peaks), used when the caller does not set one.
+    #[serde(default)]
+    pub score_threshold: Option<f32>,
 }
 
 /// How to read the output tensor.
@@ -81,6 +85,14 @@ impl Manifest {
         match self.input.shape.as_slice() {
             [1, 3, h, w] if h == w => u32::try_from(*h).map_err(|e| e.to_string()),
             other => Err(format!("input shape {other:?} is not [1, 3, S, S]")),
+        }
+    }
+
+    /// The calibrated score threshold, when the manifest has one; it must lie in (0, 1).
+    pub fn calibrated_score(&self) -> Result<Option<f32>, String> {
+        match self.score_threshold {
+            Some(s) if !(s > 0.0 && s < 1.0) => Err(format!("score_threshold {s} is not in (0, 1)")),
+            other => Ok(other),
         }
     }
 

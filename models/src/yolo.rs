@@ -86,6 +86,8 @@ impl YoloDetector {
         let bad_manifest = |reason: String| ModelError::Manifest { path: dir.join("manifest.json"), reason };
         let size = manifest.input_size().map_err(bad_manifest)?;
         let layout = manifest.layout().map_err(bad_manifest)?;
+        let calibrated = manifest.calibrated_score().map_err(bad_manifest)?;
+        let thresholds = Thresholds { score: thresholds.score.or(calibrated), ..thresholds };
         let bytes = verified_model_bytes(&manifest, dir)?;
         let env = crate::runtime::init()?;
         let path = manifest.model_path(dir);
@@ -128,6 +130,11 @@ impl YoloDetector {
     /// The model input side.
     pub fn input_size(&self) -> u32 {
         self.size
+    }
+
+    /// The thresholds in force (the score resolved: the caller's, else the manifest's calibrated one).
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
     }
 
     /// The output layout.

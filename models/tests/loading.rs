@@ -72,6 +72,29 @@ fn both_variants_load_and_run_on_a_frame() {
 }
 
 #[test]
+fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one() {
+    for v in VARIANTS {
+        let dir = weights().join(v);
+        let calibrated = Manifest::load(&dir).expect("manifest").calibrated_score().expect("valid");
+        let calibrated = calibrated.unwrap_or_else(|| panic!("{v}: export.py writes score_threshold"));
+        let det = YoloDetector::load(&dir, one_session(), Thresholds::default()).expect("loads");
+        assert_eq!(det.thresholds().score, Some(calibrated), "{v}");
+        let set = Thresholds { score: Some(0.6), ..Thresholds::default() };
+        assert_eq!(YoloDetector::load(&dir, one_session(), set).expect("loads").thresholds().min_score(), 0.6);
+    }
+    // A threshold outside (0, 1) is a manifest error, not a detector that keeps nothing.
+    let bytes = std::fs::read(weights().join("yolov10/model.onnx")).expect("model");
+    let dir = doctored("yolov10", &bytes, true);
+    let path = dir.path().join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    manifest["score_threshold"] = serde_json::json!(1.5);
+    std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
+    let err = YoloDetector::load(dir.path(), one_session(), Thresholds::default()).expect_err("bad threshold");
+    assert!(matches!(err, ModelError::Manifest { .. }) && err.to_string().contains("score_threshold"), "{err}");
+}
+
+#[test]
 fn a_tampered_model_fails_its_checksum_before_reaching_onnx_runtime() {
     let mut bytes = std::fs::read(weights().join("yolov11/model.onnx")).expect("model");
     let mid = bytes.len() / 2;

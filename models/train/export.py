@@ -3,6 +3,10 @@
 
     python export.py --variant yolov11                       # newest run of that variant, best.pt
     python export.py --variant yolov10 --run /work/.cache/golfiq-train/runs/yolov10-main --weights last
+    python export.py --variant yolov11 --run <the run the manifest names> --calibrate-only
+
+--calibrate-only validates the .pt the committed model.onnx was exported from and writes only the
+manifest's score_threshold (below); the ONNX file and everything else stay as they are.
 
 Steps: validate the chosen .pt on the val split (mAP50, mAP50-95 go into the manifest), export to
 ONNX (static 1x3x640x640, opset 17, onnxslim simplify; YOLOv10 with nms=False -> NMS-free [1,300,6],
@@ -76,6 +80,39 @@ def results_rows(run: Path) -> list[dict]:
         return [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(f)]
 
 
+def best_f2(box) -> dict:
+    """The score threshold where the class-mean F2 on the val split peaks: F-beta with beta = 2
+    counts recall twice as much as precision, because the tracker downstream rejects stray boxes
+    off the ball's path but cannot invent a ball the detector did not report. The server uses it as
+    the variant's default score threshold (manifest score_threshold): an under-trained model scores
+    its true boxes low, and one fixed threshold for every variant would cut most of them."""
+    from ultralytics.utils.metrics import smooth
+
+    p, r = box.p_curve, box.r_curve
+    f2 = smooth((5 * p * r / (4 * p + r + 1e-16)).mean(0), 0.1)
+    i = int(f2.argmax())
+    return {"confidence": round(float(box.px[i]), 3), "f2": round(float(f2[i]), 4),
+            "precision": [round(float(v), 4) for v in p[:, i]],
+            "recall": [round(float(v), 4) for v in r[:, i]],
+            "classes": CLASSES, "source": "max of the class-mean F2 over confidence (val split, smoothed 0.1)"}
+
+
+def calibrate_only(variant: str, run: Path, pt: Path, metrics: dict) -> int:
+    path = MODELS / "weights" / variant / "manifest.json"
+    manifest = json.loads(path.read_text())
+    exported_from = manifest.get("onnx", {}).get("exported_from")
+    if exported_from != f"{run.name}/weights/{pt.name}":
+        sys.exit(f"the manifest's model was exported from {exported_from}, not {run.name}/weights/{pt.name}")
+    manifest["score_threshold"] = metrics["best_f2"]["confidence"]
+    validation = manifest.setdefault("validation", {})
+    validation.pop("best_f1", None)
+    validation["best_f2"] = metrics["best_f2"]
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps({"variant": variant, "score_threshold": manifest["score_threshold"],
+                      "mAP50 (re-validated)": metrics.get("mAP50")}))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variant", required=True)
@@ -85,7 +122,11 @@ def main(argv=None) -> int:
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--skip-val", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--calibrate-only", action="store_true",
+                    help="only (re)compute score_threshold into the existing manifest")
     a = ap.parse_args(argv)
+    if a.calibrate_only and a.skip_val:
+        sys.exit("--calibrate-only needs the validation that --skip-val skips")
     variant = ALIASES.get(a.variant, a.variant)
     assert variant in VARIANTS, variant
     run = (a.run or newest_run(variant)).resolve()
@@ -124,7 +165,9 @@ def main(argv=None) -> int:
         metrics = {"source": f"ultralytics val of exported {pt.name} on the val split at imgsz 640",
                    "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4),
                    "precision": round(float(m.box.mp), 4), "recall": round(float(m.box.mr), 4),
-                   "per_class": per_class}
+                   "per_class": per_class, "best_f2": best_f2(m.box)}
+    if a.calibrate_only:
+        return calibrate_only(variant, run, pt, metrics)
     if rows:
         last = rows[-1]
         metrics["trainer_last_epoch"] = {"epoch": int(float(last.get("epoch", epochs_done))),
@@ -215,6 +258,7 @@ def main(argv=None) -> int:
             },
         },
         "validation": metrics,
+        "score_threshold": metrics.get("best_f2", {}).get("confidence"),
         "resume_checkpoint": ckpt_note,
         "licence": ("Weights trained here from random init on synthetic data only (no third-party weights or data). "
                     "The training/export code is Ultralytics (AGPL-3.0); Ultralytics states that models trained with "

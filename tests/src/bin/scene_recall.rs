@@ -5,7 +5,7 @@
 //! and false positives per frame.
 //!
 //! `cargo run --release -p golfiq-tests --bin scene_recall -- [--variants yolov11,yolov10]
-//! [--seeds 7,8] [--presets 640x360@120,1280x720@60] [--score 0.25] [--jpeg] [--verbose]
+//! [--seeds 7,8] [--presets 640x360@120,1280x720@60] [--score S (default: each variant's calibrated threshold)] [--jpeg] [--verbose]
 //! [--dump DIR] [--pipeline]`: `--jpeg` runs the frames through JPEG quality 90 first (as a JPEG zip
 //! delivers them), `--verbose` prints every frame's match, `--dump` writes a few frames of each
 //! preset as PNG, raw and with the detections drawn, `--pipeline` scores the detections an analysis
@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--verbose" => verbose = true,
             "--jpeg" => jpeg = true,
             "--pipeline" => pipeline = true,
-            "--score" => thresholds.score = value()?.parse()?,
+            "--score" => thresholds.score = Some(value()?.parse()?),
             "--presets" => {
                 presets = value()?
                     .split(',')
@@ -167,7 +167,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for variant in &variants {
         let det = registry.get(variant)?;
         let how = if pipeline { ", analysis pipeline with native crops" } else { "" };
-        println!("\n## {variant} (score >= {}{how})", thresholds.score);
+        println!("\n## {variant} (score >= {}{how})", det.thresholds().min_score());
         println!(concat!(
             "| preset | seeds | flight ≤3px | flight ≤6px | teed ≤3px | teed ≤6px | club IoU≥.3 ",
             "| club, impact-5..impact | FP ball/frame | FP club/frame | ball err px | ball score |"
