@@ -16,7 +16,7 @@ use models::{BBox, Class, Detection};
 
 use crate::frames::DecodedFrame;
 use crate::pipeline::kinematics::{split_rest, LAUNCH_WINDOW};
-use crate::pipeline::tracking::{track_ball, Gate, TrackPoint};
+use crate::pipeline::tracking::{dist, track_ball, Gate, TrackPoint};
 
 /// Frames whose long side is at least this many model inputs get crops; below it a crop would show
 /// the ball barely larger than the letterboxed frame does.
@@ -66,7 +66,7 @@ pub fn plan(
     let (Some(first), Some(last)) = (track.first().copied(), track.last().copied()) else {
         return Vec::new();
     };
-    let moving = distance(&first, &last) >= gate.moving_px;
+    let moving = dist(first.x, first.y, last.x, last.y) >= gate.moving_px;
     let (rest, flight) = split_rest(&track);
     // Where the interest starts: the last frame on the tee, else just before a moving track, else
     // (a ball seen only at rest) its last sighting, after which it may have flown unseen.
@@ -101,10 +101,6 @@ pub fn plan(
         out.push(window(i, cx, cy, (width, height), side));
     }
     out
-}
-
-fn distance(a: &TrackPoint, b: &TrackPoint) -> f64 {
-    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
 }
 
 /// Pixels per frame over the last two detected points of a flight (zero when there are none).

@@ -69,7 +69,8 @@ fn point(frame: usize, d: &Detection) -> TrackPoint {
     }
 }
 
-fn dist(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
+/// Euclidean distance between two points.
+pub(crate) fn dist(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
     ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
 }
 
