@@ -170,9 +170,10 @@ fn detect_stream(
                             seen.resize(i + 1, None);
                         }
                         seen[i] = Some(r.detections.clone());
-                        let prefix: Vec<Vec<Detection>> = seen.iter().map_while(Clone::clone).collect();
-                        // Checked every few frames: the tracker is cheap but not free.
-                        if prefix.len().is_multiple_of(4) && flight_is_over(&prefix) {
+                        // Checked every few frames: the tracker is cheap but not free, and the
+                        // contiguous prefix is copied only when it is checked.
+                        let contiguous = seen.iter().take_while(|d| d.is_some()).count();
+                        if contiguous.is_multiple_of(4) && flight_is_over(&prefix_of(&seen, contiguous)) {
                             done.store(true, Ordering::SeqCst);
                             stop.store(true, Ordering::SeqCst);
                         }
@@ -211,6 +212,11 @@ fn detect_stream(
     let ended = done.load(Ordering::SeqCst);
     // Frames still in flight when the stop came are kept (they are contiguous from 0).
     results.into_iter().map(|(_, r)| r).collect::<Result<Vec<_>, _>>().map(|r| (r, ended))
+}
+
+/// The first `n` frames' detections (all present).
+fn prefix_of(seen: &[Option<Vec<Detection>>], n: usize) -> Vec<Vec<Detection>> {
+    seen[..n].iter().flatten().cloned().collect()
 }
 
 /// Whether the shot is over in these frames: a ball flight of at least [`LAUNCH_WINDOW`] points

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::tracking::TrackPoint;
+use super::tracking::{dist, TrackPoint};
 
 /// m/s to mph.
 pub const MPS_TO_MPH: f64 = 2.23694;
@@ -205,7 +205,7 @@ pub fn split_rest(track: &[TrackPoint]) -> (&[TrackPoint], &[TrackPoint]) {
         return (&[], track);
     };
     let still = (first.w.max(first.h) / 2.0).max(3.0);
-    let rest = track.iter().take_while(|p| ((p.x - first.x).powi(2) + (p.y - first.y).powi(2)).sqrt() <= still).count();
+    let rest = track.iter().take_while(|p| dist(p.x, p.y, first.x, first.y) <= still).count();
     if rest < 2 {
         return (&[], track);
     }
