@@ -10,12 +10,14 @@
 //! - [`yolo`]: the ort-backed detector with its session pool.
 //! - [`registry`]: one lazily loaded detector per variant.
 //! - [`annotate`]: drawing detections (preview images, the `detect` example).
+//! - [`golden`]: the golden-frame check (committed generator frames, issue #3's bar).
 //!
 //! Weights live in `models/weights/<variant>/`; how they were trained is in `models/README.md`.
 
 pub mod annotate;
 pub mod decode;
 pub mod detection;
+pub mod golden;
 pub mod letterbox;
 pub mod manifest;
 pub mod registry;

@@ -12,6 +12,8 @@ Usage:
     python gen_dataset.py --out DIR --n 600 --seed 0 --split train
     python gen_dataset.py --out DIR --n 120 --seed 0 --split val
     python gen_dataset.py --out DIR --golden            # 6 golden frames + ground_truth.json
+    python gen_dataset.py --out DIR --n 800 --offset 600 --streak-rate 0.6 --split train
+                                      # fresh images (indices 600..1399), more streaked balls
 
 Determinism: every image gets its own RNG seeded with
 numpy.random.SeedSequence([seed, SPLIT_CODE[split], index]).  The split code is part of
@@ -26,8 +28,8 @@ Scene content (all procedural, no external assets):
     balls dominate); the diameter is multiplied by long_side/640 so that the ball keeps
     3-40 px after the trainer's letterbox to 640.  Sphere shading, specular highlight,
     dimple noise, optional stripe (range ball), ground shadow, optional ball on a tee.
-    ~22 % of airborne balls (diameter >= 4 px) are motion-blurred into a streak 1.5-6 diameters
-    long.  LABEL CHOICE: a streaked ball's box is the un-blurred disc (diameter x
+    ~22 % of airborne balls (diameter >= 4 px; --streak-rate) are motion-blurred into a streak
+    1.5-6 diameters long.  LABEL CHOICE: a streaked ball's box is the un-blurred disc (diameter x
     diameter) centred on the streak midpoint, i.e. the ball position at mid-exposure.
     This keeps the box centre = best estimate of the ball centre, which is what the
     pipeline measures;
@@ -578,7 +580,7 @@ def finish(rng, img, s):
 
 
 # --------------------------------------------------------------------------- scene
-def make_scene(rng, golden_cfg=None):
+def make_scene(rng, golden_cfg=None, streak_rate=0.22):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -612,7 +614,7 @@ def make_scene(rng, golden_cfg=None):
             cx, cy = rng.uniform(margin, W - margin), rng.uniform(margin, H - margin)
         streak = g.get("ball_streak", None)
         if streak is None:
-            streak = d / s >= 4 and rng.random() < 0.22 and not on_ground
+            streak = d / s >= 4 and rng.random() < streak_rate and not on_ground
             streak = rng.uniform(1.5, 6) * d if streak else 0.0
         else:
             streak = streak * d
@@ -711,6 +713,10 @@ def main(argv=None):
     ap.add_argument("--split", choices=["train", "val"], default="train")
     ap.add_argument("--golden", action="store_true",
                     help="write 6 golden frames + ground_truth.json (split code 3, seed default 9001)")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="first image index: --offset 600 --n 800 makes images 600..1399, disjoint from 0..599")
+    ap.add_argument("--streak-rate", type=float, default=0.22,
+                    help="probability that an airborne ball (>= 4 px at 640) is motion-streaked")
     ap.add_argument("--quality", type=int, default=None, help="fixed JPEG quality (default random 70-95)")
     a = ap.parse_args(argv)
     out: Path = a.out
@@ -745,9 +751,9 @@ def main(argv=None):
     idir.mkdir(parents=True, exist_ok=True)
     ldir.mkdir(parents=True, exist_ok=True)
     counts = [0, 0]
-    for i in range(a.n):
+    for i in range(a.offset, a.offset + a.n):
         rng = image_rng(a.seed, a.split, i)
-        u8, labels, meta = make_scene(rng)
+        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate)
         q = a.quality or int(rng.integers(70, 96))
         name = f"{a.split}_{i:06d}"
         cv2.imwrite(str(idir / f"{name}.jpg"), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
@@ -761,6 +767,7 @@ def main(argv=None):
     dmeta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
     dmeta["generator"] = "models/train/gen_dataset.py"
     dmeta.setdefault("splits", {})[a.split] = {"n": a.n, "seed": a.seed, "split_code": SPLIT_CODE[a.split],
+                                               "offset": a.offset, "streak_rate": a.streak_rate,
                                                "boxes": {"golf_ball": counts[0], "club_head": counts[1]},
                                                "seconds": round(dt, 1)}
     meta_p.write_text(json.dumps(dmeta, indent=2) + "\n")
