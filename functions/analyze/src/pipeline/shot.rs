@@ -5,8 +5,8 @@ use models::Detection;
 use serde::Serialize;
 
 use super::kinematics::{
-    carry_m, impact_frame, launch_frame, robust_velocity, smooth, split_rest, FlightModel, LAUNCH_WINDOW,
-    METRICS_VERSION, MPS_TO_MPH,
+    carry_m, impact_frame, launch_frame, robust_velocity, smooth, split_rest, trim_false_start, FlightModel,
+    LAUNCH_WINDOW, METRICS_VERSION, MPS_TO_MPH,
 };
 use super::tracking::{stats, track_ball, track_club, Gate, TrackPoint, TrackingStats};
 
@@ -94,7 +94,7 @@ fn teed_ball_before(frames: &[Vec<Detection>], flight: &[TrackPoint]) -> Option<
 pub fn analyze_shot(frames: &[Vec<Detection>], p: &ShotParams) -> ShotMetrics {
     let track = track_ball(frames, &Gate::default());
     let (rest, flight) = split_rest(&track);
-    let flight = flight.to_vec();
+    let flight = trim_false_start(flight).to_vec();
     let club = track_club(frames);
     let tracking = stats(&track, frames.len());
     let smoothed = smooth(&flight, p.smoothing_window);
