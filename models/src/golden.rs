@@ -101,25 +101,21 @@ impl FrameReport {
     pub fn line(&self) -> String {
         let mut line = format!("{}:", self.file);
         if let Some((diameter, streak, v)) = &self.ball {
-            line += &format!("  ball {diameter:.0} px streak {streak:.0}: {}", describe(v, "px"));
+            line += &format!("  ball {diameter:.0} px streak {streak:.0}: {}", describe(v, |m| format!("{m:.1} px")));
         }
         if let Some(v) = &self.head {
-            line += &format!("  head: {}", describe(v, "IoU"));
+            line += &format!("  head: {}", describe(v, |m| format!("IoU {m:.2}")));
         }
         line
     }
 }
 
-fn describe(v: &Verdict, unit: &str) -> String {
+/// `measure` formats the verdict's measure (centre error or IoU) with its unit.
+fn describe(v: &Verdict, measure: impl Fn(f32) -> String) -> String {
     match v {
         Verdict::NoneFound => "MISS none found".to_string(),
-        Verdict::Best { measure, score, pass } => {
-            let word = if *pass { "ok" } else { "MISS" };
-            if unit == "px" {
-                format!("{word} {measure:.1} px (score {score:.2})")
-            } else {
-                format!("{word} IoU {measure:.2} (score {score:.2})")
-            }
+        Verdict::Best { measure: m, score, pass } => {
+            format!("{} {} (score {score:.2})", if *pass { "ok" } else { "MISS" }, measure(*m))
         }
     }
 }

@@ -231,12 +231,12 @@ pub fn trim_false_start(mut flight: &[TrackPoint]) -> &[TrackPoint] {
         }
         let (first, second) = (&flight[0], &flight[1]);
         let dt = second.frame.saturating_sub(first.frame) as f64;
-        let Some((vx, vy)) = pixel_velocity(&flight[1..flight.len().min(LAUNCH_WINDOW + 1)]) else {
-            break;
-        };
         if dt <= 0.0 || first.interpolated {
             break;
         }
+        let Some((vx, vy)) = pixel_velocity(&flight[1..flight.len().min(LAUNCH_WINDOW + 1)]) else {
+            break;
+        };
         let (sx, sy) = ((second.x - first.x) / dt, (second.y - first.y) / dt);
         let off = dist(sx, sy, vx, vy);
         let size = second.w.max(second.h).max(3.0);
