@@ -60,6 +60,8 @@ import numpy as np
 cv2.setNumThreads(1)
 
 CLASS_NAMES = ["golf_ball", "club_head"]
+# Share of airborne balls (>= 4 px at 640) drawn as motion streaks; --streak-rate overrides it.
+DEFAULT_STREAK_RATE = 0.22
 SPLIT_CODE = {"train": 1, "val": 2, "golden": 3}
 FRAME_SIZES = [((640, 640), 0.35), ((1280, 720), 0.30), ((960, 540), 0.15), ((640, 360), 0.20)]  # (w, h)
 HEAD_COLOURS = {
@@ -580,7 +582,7 @@ def finish(rng, img, s):
 
 
 # --------------------------------------------------------------------------- scene
-def make_scene(rng, golden_cfg=None, streak_rate=0.22):
+def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -715,7 +717,7 @@ def main(argv=None):
                     help="write 6 golden frames + ground_truth.json (split code 3, seed default 9001)")
     ap.add_argument("--offset", type=int, default=0,
                     help="first image index: --offset 600 --n 800 makes images 600..1399, disjoint from 0..599")
-    ap.add_argument("--streak-rate", type=float, default=0.22,
+    ap.add_argument("--streak-rate", type=float, default=DEFAULT_STREAK_RATE,
                     help="probability that an airborne ball (>= 4 px at 640) is motion-streaked")
     ap.add_argument("--quality", type=int, default=None, help="fixed JPEG quality (default random 70-95)")
     a = ap.parse_args(argv)
