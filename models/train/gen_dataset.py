@@ -14,6 +14,11 @@ Usage:
     python gen_dataset.py --out DIR --golden            # 6 golden frames + ground_truth.json
     python gen_dataset.py --out DIR --n 800 --offset 600 --streak-rate 0.6 --split train
                                       # fresh images (indices 600..1399), more streaked balls
+    python gen_dataset.py ... --streak-box disc   # the streak label of datasets before 2026-11-30
+
+The datasets made before 2026-11-30 (`golf`, `golf2`, `streakval` in models/README.md) come from this
+file at commit dc83794: the blurred loose hands added since draw from the random stream, so today's
+images for the same indices differ (the golden frames, which have no distractors, are unchanged).
 
 Determinism: every image gets its own RNG seeded with
 numpy.random.SeedSequence([seed, SPLIT_CODE[split], index]).  The split code is part of
@@ -29,17 +34,20 @@ Scene content (all procedural, no external assets):
     3-40 px after the trainer's letterbox to 640.  Sphere shading, specular highlight,
     dimple noise, optional stripe (range ball), ground shadow, optional ball on a tee.
     ~22 % of airborne balls (diameter >= 4 px; --streak-rate) are motion-blurred into a streak
-    1.5-6 diameters long.  LABEL CHOICE: a streaked ball's box is the un-blurred disc (diameter x
-    diameter) centred on the streak midpoint, i.e. the ball position at mid-exposure.
-    This keeps the box centre = best estimate of the ball centre, which is what the
-    pipeline measures;
+    1.5-6 diameters long.  LABEL CHOICE: a streaked ball's box is the streak's visible extent
+    (the disc swept along the streak), centred on the streak midpoint, i.e. the ball position at
+    mid-exposure.  The box centre stays the best estimate of the ball centre, which is all the
+    pipeline reads.  (Datasets before 2026-11-30 boxed only the un-blurred disc at the midpoint,
+    --streak-box disc: a disc-sized box somewhere along a uniform streak is ambiguous to a
+    convolutional detector, and the models found long streaks poorly with it);
   * club heads: driver (rounded, toe taller than heel) and iron (blade with hosel)
     silhouettes in black / grey / silver / blue / red with gradient shading,
     specular highlight, grooves on big irons, attached to a shaft + grip + hands.
     ~35 % are motion-blurred along the swing direction.  LABEL: bounding box of the
     head (incl. hosel, excl. shaft) where its (blurred) coverage >= 0.3;
   * distractors: tees, divots, white line markings, hand/glove blobs (white gloves
-    are deliberate hard negatives for the ball), white litter specks, clutter shapes;
+    are deliberate hard negatives for the ball; half are motion-blurred, negatives for the
+    blurred club head), white litter specks, clutter shapes;
   * photometric: gain, gamma, colour temperature, gradient shadow, vignette, defocus
     blur, sensor noise, JPEG quality 70-95;
   * frame sizes: 640x640, 1280x720, 960x540, 640x360.
@@ -328,8 +336,9 @@ def add_distractors(rng, img, ground, s, protect=()):
             poly = [(x_a + n[0], y_a + n[1]), (x_b + n[0], y_b + n[1]), (x_b - n[0], y_b - n[1]), (x_a - n[0], y_a - n[1])]
             wv = rng.uniform(0.75, 0.98)
             stamp_poly(img, [poly], (wv, wv, wv * rng.uniform(0.95, 1.0)))
-    for _ in range(int(rng.poisson(0.6))):  # loose hand / glove blobs
-        draw_hand(rng, img, rng.uniform(0, W), rng.uniform(0, H), rng.uniform(12, 40) * s)
+    for _ in range(int(rng.poisson(0.6))):  # loose hand / glove blobs, half of them motion-blurred
+        blur_len = rng.uniform(4, 45) * s if rng.random() < 0.5 else 0.0
+        draw_hand(rng, img, rng.uniform(0, W), rng.uniform(0, H), rng.uniform(12, 40) * s, blur_len)
     for _ in range(int(rng.poisson(0.8))):  # white litter specks (non-round)
         cx, cy = rng.uniform(0, W), rng.uniform(0, H)
         a, b = rng.uniform(2, 14) * s, rng.uniform(0.7, 3) * s
@@ -357,14 +366,31 @@ def hand_colour(rng):
     return np.full(3, rng.uniform(0.05, 0.2), np.float32)  # dark glove
 
 
-def draw_hand(rng, img, cx, cy, size):
-    stamp_ellipse(img, cx, cy, size, size * rng.uniform(0.55, 0.9), rng.uniform(0, math.pi), hand_colour(rng),
-                  soft=0.6)
+def draw_hand(rng, img, cx, cy, size, blur_len=0.0):
+    """A hand / glove blob; with blur_len > 0 it is motion-blurred along a random direction, like the
+    hands on a swinging grip, so that a blurred glove alone is a negative and not read as a club head."""
+    ax, ay, ang, col = size, size * rng.uniform(0.55, 0.9), rng.uniform(0, math.pi), hand_colour(rng)
+    if blur_len <= 0:
+        stamp_ellipse(img, cx, cy, ax, ay, ang, col, soft=0.6)
+        return
+    pad = int(math.ceil(ax + blur_len / 2 + 4))
+    x0, y0 = int(math.floor(cx)) - pad, int(math.floor(cy)) - pad
+    pts = cv2.ellipse2Poly((0, 0), (1000, 1000), 0, 0, 360, 10).astype(np.float64) / 1000.0
+    ca, sa = math.cos(ang), math.sin(ang)
+    poly = np.stack([cx + pts[:, 0] * ax * ca - pts[:, 1] * ay * sa, cy + pts[:, 0] * ax * sa + pts[:, 1] * ay * ca], 1)
+    m = cv2.GaussianBlur(fill_poly_mask((2 * pad, 2 * pad), [poly], np.array([x0, y0])), (0, 0), 0.6)
+    m = cv2.filter2D(m, -1, line_kernel(blur_len, rng.uniform(0, math.pi)), borderType=cv2.BORDER_CONSTANT)
+    composite(img, x0, y0, m[..., None] * np.asarray(col, np.float32), m)
 
 
 # --------------------------------------------------------------------------- golf ball
-def render_ball(rng, img, cx, cy, d, streak_len=0.0, streak_ang=0.0, light=None, shadow_dy=None):
-    """Draws a ball centred (at mid-exposure) on (cx, cy); returns the label box (x1,y1,x2,y2)."""
+def render_ball(rng, img, cx, cy, d, streak_len=0.0, streak_ang=0.0, light=None, shadow_dy=None,
+                streak_box="extent"):
+    """Draws a ball centred (at mid-exposure) on (cx, cy); returns the label box (x1,y1,x2,y2).
+
+    A streak's box is its visible extent (streak_box="extent": the disc swept along the streak) or the
+    un-blurred disc at mid-exposure ("disc", the label of the datasets before 2026-11-30).  Both are
+    centred on (cx, cy), the only part of the box the pipeline reads."""
     r = d / 2.0
     pad = int(math.ceil(r + streak_len / 2 + 3))
     x0, y0 = int(math.floor(cx)) - pad, int(math.floor(cy)) - pad
@@ -405,6 +431,10 @@ def render_ball(rng, img, cx, cy, d, streak_len=0.0, streak_ang=0.0, light=None,
         prgb = cv2.filter2D(prgb, -1, k, borderType=cv2.BORDER_CONSTANT)
         alpha = cv2.filter2D(alpha, -1, k, borderType=cv2.BORDER_CONSTANT)
     composite(img, x0, y0, prgb.astype(np.float32), alpha.astype(np.float32))
+    if streak_len > 0 and streak_box == "extent":
+        hx = abs(math.cos(streak_ang)) * streak_len / 2 + r
+        hy = abs(math.sin(streak_ang)) * streak_len / 2 + r
+        return (cx - hx, cy - hy, cx + hx, cy + hy)
     return (cx - r, cy - r, cx + r, cy + r)
 
 
@@ -582,7 +612,7 @@ def finish(rng, img, s):
 
 
 # --------------------------------------------------------------------------- scene
-def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE):
+def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box="extent"):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -659,7 +689,7 @@ def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE):
         if b["on_ground"] and rng.random() < 0.3 and not golden_cfg:
             draw_tee(rng, img, b["cx"], 0, s, top=b["cy"] + b["d"] * 0.35, ball_d=b["d"])
         box = render_ball(rng, img, b["cx"], b["cy"], b["d"], b["streak"], b["ang"], light,
-                          shadow_dy=(b["d"] * 0.45) if b["on_ground"] else None)
+                          shadow_dy=(b["d"] * 0.45) if b["on_ground"] else None, streak_box=streak_box)
         cb = (max(0.0, box[0]), max(0.0, box[1]), min(float(W), box[2]), min(float(H), box[3]))
         if 0 <= b["cx"] < W and 0 <= b["cy"] < H and cb[2] > cb[0] and cb[3] > cb[1]:
             labels.append((0,) + cb)
@@ -719,6 +749,9 @@ def main(argv=None):
                     help="first image index: --offset 600 --n 800 makes images 600..1399, disjoint from 0..599")
     ap.add_argument("--streak-rate", type=float, default=DEFAULT_STREAK_RATE,
                     help="probability that an airborne ball (>= 4 px at 640) is motion-streaked")
+    ap.add_argument("--streak-box", choices=["extent", "disc"], default="extent",
+                    help="label of a streaked ball: its visible extent, or the un-blurred disc at mid-exposure "
+                         "(the label of the datasets made before 2026-11-30)")
     ap.add_argument("--quality", type=int, default=None, help="fixed JPEG quality (default random 70-95)")
     a = ap.parse_args(argv)
     out: Path = a.out
@@ -755,7 +788,7 @@ def main(argv=None):
     counts = [0, 0]
     for i in range(a.offset, a.offset + a.n):
         rng = image_rng(a.seed, a.split, i)
-        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate)
+        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate, streak_box=a.streak_box)
         q = a.quality or int(rng.integers(70, 96))
         name = f"{a.split}_{i:06d}"
         cv2.imwrite(str(idir / f"{name}.jpg"), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
@@ -769,7 +802,7 @@ def main(argv=None):
     dmeta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
     dmeta["generator"] = "models/train/gen_dataset.py"
     dmeta.setdefault("splits", {})[a.split] = {"n": a.n, "seed": a.seed, "split_code": SPLIT_CODE[a.split],
-                                               "offset": a.offset, "streak_rate": a.streak_rate,
+                                               "offset": a.offset, "streak_rate": a.streak_rate, "streak_box": a.streak_box,
                                                "boxes": {"golf_ball": counts[0], "club_head": counts[1]},
                                                "seconds": round(dt, 1)}
     meta_p.write_text(json.dumps(dmeta, indent=2) + "\n")
