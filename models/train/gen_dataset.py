@@ -300,17 +300,22 @@ def stamp_poly(img, polys, col, shade=None):
     composite(img, x0, y0, c * m[..., None], m)
 
 
-def stamp_ellipse(img, cx, cy, ax, ay, ang, col, alpha=1.0, soft=0.0):
+def stamp_ellipse(img, cx, cy, ax, ay, ang, col, alpha=1.0, soft=0.0, blur=None):
+    """Ellipse with semi-axes (ax, ay) rotated by ang; soft = Gaussian edge sigma; blur = (length, angle)
+    of a linear motion blur."""
     pts = cv2.ellipse2Poly((0, 0), (1000, 1000), 0, 0, 360, 10).astype(np.float64) / 1000.0
     ca, sa = math.cos(ang), math.sin(ang)
     px = pts[:, 0] * ax
     py = pts[:, 1] * ay
     poly = np.stack([cx + px * ca - py * sa, cy + px * sa + py * ca], 1)
-    x0, y0 = np.floor(poly.min(0)).astype(int) - 2 - int(soft * 3)
-    x1, y1 = np.ceil(poly.max(0)).astype(int) + 2 + int(soft * 3)
+    margin = 2 + int(soft * 3) + (int(math.ceil(blur[0] / 2)) + 1 if blur else 0)
+    x0, y0 = np.floor(poly.min(0)).astype(int) - margin
+    x1, y1 = np.ceil(poly.max(0)).astype(int) + margin
     m = fill_poly_mask((y1 - y0, x1 - x0), [poly], np.array([x0, y0]))
     if soft > 0:
         m = cv2.GaussianBlur(m, (0, 0), soft)
+    if blur:
+        m = cv2.filter2D(m, -1, line_kernel(*blur), borderType=cv2.BORDER_CONSTANT)
     m *= alpha
     col = np.asarray(col, np.float32)
     composite(img, x0, y0, m[..., None] * col, m)
@@ -370,17 +375,8 @@ def draw_hand(rng, img, cx, cy, size, blur_len=0.0):
     """A hand / glove blob; with blur_len > 0 it is motion-blurred along a random direction, like the
     hands on a swinging grip, so that a blurred glove alone is a negative and not read as a club head."""
     ax, ay, ang, col = size, size * rng.uniform(0.55, 0.9), rng.uniform(0, math.pi), hand_colour(rng)
-    if blur_len <= 0:
-        stamp_ellipse(img, cx, cy, ax, ay, ang, col, soft=0.6)
-        return
-    pad = int(math.ceil(ax + blur_len / 2 + 4))
-    x0, y0 = int(math.floor(cx)) - pad, int(math.floor(cy)) - pad
-    pts = cv2.ellipse2Poly((0, 0), (1000, 1000), 0, 0, 360, 10).astype(np.float64) / 1000.0
-    ca, sa = math.cos(ang), math.sin(ang)
-    poly = np.stack([cx + pts[:, 0] * ax * ca - pts[:, 1] * ay * sa, cy + pts[:, 0] * ax * sa + pts[:, 1] * ay * ca], 1)
-    m = cv2.GaussianBlur(fill_poly_mask((2 * pad, 2 * pad), [poly], np.array([x0, y0])), (0, 0), 0.6)
-    m = cv2.filter2D(m, -1, line_kernel(blur_len, rng.uniform(0, math.pi)), borderType=cv2.BORDER_CONSTANT)
-    composite(img, x0, y0, m[..., None] * np.asarray(col, np.float32), m)
+    blur = (blur_len, rng.uniform(0, math.pi)) if blur_len > 0 else None
+    stamp_ellipse(img, cx, cy, ax, ay, ang, col, soft=0.6, blur=blur)
 
 
 # --------------------------------------------------------------------------- golf ball
