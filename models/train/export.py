@@ -249,7 +249,7 @@ def main(argv=None) -> int:
             "epochs_this_run": this_run,
             "imgsz": lineage.get("imgsz", train_args.get("imgsz")),
             "batch": lineage.get("batch", train_args.get("batch")),
-            "device": "cpu (2 cores, torch threads=2, nice 19)",
+            "device": f"cpu (2 cores, torch threads={lineage.get('threads', 'not recorded')}, nice 19)",
             "data": {
                 "description": "synthetic golf scenes from models/train/gen_dataset.py (grass / range mat / sky / "
                                "indoor-net backgrounds, 3-40 px balls incl. motion streaks, driver+iron heads on "

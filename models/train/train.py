@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         common["time"] = a.time
 
     lineage = {"variant": variant, "yaml": yaml_name, "data": data_info, "imgsz": a.imgsz, "batch": a.batch,
-               "prior_epochs": 0, "init": f"none: random init from {yaml_name}", "history": []}
+               "threads": a.threads, "prior_epochs": 0, "init": f"none: random init from {yaml_name}", "history": []}
 
     if a.resume_from:
         import torch as _t
