@@ -70,6 +70,8 @@ cv2.setNumThreads(1)
 CLASS_NAMES = ["golf_ball", "club_head"]
 # Share of airborne balls (>= 4 px at 640) drawn as motion streaks; --streak-rate overrides it.
 DEFAULT_STREAK_RATE = 0.22
+# Label of a streaked ball: "extent" (the streak's visible extent) or "disc" (before 2026-11-30); --streak-box.
+DEFAULT_STREAK_BOX = "extent"
 SPLIT_CODE = {"train": 1, "val": 2, "golden": 3}
 FRAME_SIZES = [((640, 640), 0.35), ((1280, 720), 0.30), ((960, 540), 0.15), ((640, 360), 0.20)]  # (w, h)
 HEAD_COLOURS = {
@@ -381,7 +383,7 @@ def draw_hand(rng, img, cx, cy, size, blur_len=0.0):
 
 # --------------------------------------------------------------------------- golf ball
 def render_ball(rng, img, cx, cy, d, streak_len=0.0, streak_ang=0.0, light=None, shadow_dy=None,
-                streak_box="extent"):
+                streak_box=DEFAULT_STREAK_BOX):
     """Draws a ball centred (at mid-exposure) on (cx, cy); returns the label box (x1,y1,x2,y2).
 
     A streak's box is its visible extent (streak_box="extent": the disc swept along the streak) or the
@@ -608,7 +610,7 @@ def finish(rng, img, s):
 
 
 # --------------------------------------------------------------------------- scene
-def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box="extent"):
+def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box=DEFAULT_STREAK_BOX):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -745,7 +747,7 @@ def main(argv=None):
                     help="first image index: --offset 600 --n 800 makes images 600..1399, disjoint from 0..599")
     ap.add_argument("--streak-rate", type=float, default=DEFAULT_STREAK_RATE,
                     help="probability that an airborne ball (>= 4 px at 640) is motion-streaked")
-    ap.add_argument("--streak-box", choices=["extent", "disc"], default="extent",
+    ap.add_argument("--streak-box", choices=["extent", "disc"], default=DEFAULT_STREAK_BOX,
                     help="label of a streaked ball: its visible extent, or the un-blurred disc at mid-exposure "
                          "(the label of the datasets made before 2026-11-30)")
     ap.add_argument("--quality", type=int, default=None, help="fixed JPEG quality (default random 70-95)")
