@@ -47,7 +47,7 @@ fn run() -> Result<(), String> {
         img.width(),
         img.height(),
         dets.len(),
-        detector.thresholds().min_score(),
+        detector.thresholds().describe(),
         t.preprocess.as_secs_f64() * 1e3,
         t.inference.as_secs_f64() * 1e3,
         t.postprocess.as_secs_f64() * 1e3

@@ -49,7 +49,7 @@ fn run() -> Result<bool, String> {
         };
         let (balls_ok, balls) = count(&|r| r.ball.as_ref().map(|(_, _, v)| v.passed()));
         let (heads_ok, heads) = count(&|r| r.head.as_ref().map(|v| v.passed()));
-        let min = detector.thresholds().min_score();
+        let min = detector.thresholds().describe();
         println!("{variant}: balls {balls_ok}/{balls}, heads {heads_ok}/{heads} (score >= {min})");
         all_pass &= reports.iter().all(golden::FrameReport::passed);
     }

@@ -13,9 +13,13 @@ pub const DEFAULT_SCORE: f32 = 0.25;
 /// Detection thresholds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
-    /// Minimum score kept; `None`: the variant's calibrated threshold (its manifest's
-    /// `score_threshold`), else [`DEFAULT_SCORE`].
+    /// Minimum score kept for every class, as the caller sets it; `None`: each class's calibrated
+    /// threshold (`class_scores`), else [`DEFAULT_SCORE`].
     pub score: Option<f32>,
+    /// Minimum score kept per class, by class id: the variant's calibrated thresholds (its
+    /// manifest's `class_score_thresholds`, else its single `score_threshold`). The loader fills
+    /// it; a caller's `score` overrides it.
+    pub class_scores: Option<[f32; Class::ALL.len()]>,
     /// IoU above which NMS suppresses the lower-scored box of the same class.
     pub iou: f32,
     /// Most detections returned per frame.
@@ -24,14 +28,28 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { score: None, iou: 0.5, max_detections: 100 }
+        Thresholds { score: None, class_scores: None, iou: 0.5, max_detections: 100 }
     }
 }
 
 impl Thresholds {
-    /// The score threshold in force.
+    /// The score threshold in force for `class`.
+    pub fn min_score_for(&self, class: Class) -> f32 {
+        self.score.or(self.class_scores.map(|s| s[class.id()])).unwrap_or(DEFAULT_SCORE)
+    }
+
+    /// The lowest score threshold in force (of any class).
     pub fn min_score(&self) -> f32 {
-        self.score.unwrap_or(DEFAULT_SCORE)
+        Class::ALL.into_iter().map(|c| self.min_score_for(c)).fold(f32::INFINITY, f32::min)
+    }
+
+    /// The thresholds in force, for logs and reports: `0.25`, or `golf_ball 0.15, club_head 0.31`.
+    pub fn describe(&self) -> String {
+        let [first, rest @ ..] = Class::ALL.map(|c| self.min_score_for(c));
+        if rest.iter().all(|s| *s == first) {
+            return first.to_string();
+        }
+        Class::ALL.map(|c| format!("{} {}", c.as_str(), self.min_score_for(c))).join(", ")
     }
 }
 
@@ -40,10 +58,13 @@ pub fn decode_end_to_end(data: &[f32], rows: usize, t: &Thresholds) -> Vec<Detec
     let mut out: Vec<Detection> = data
         .chunks_exact(6)
         .take(rows)
-        .filter(|r| r[4] >= t.min_score() && r[4].is_finite())
         .filter_map(|r| {
             let class = Class::from_id(r[5].round().max(0.0) as usize)?;
-            Some(Detection { class, score: r[4], bbox: BBox::new(r[0], r[1], r[2], r[3]) })
+            (r[4] >= t.min_score_for(class) && r[4].is_finite()).then(|| Detection {
+                class,
+                score: r[4],
+                bbox: BBox::new(r[0], r[1], r[2], r[3]),
+            })
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -66,10 +87,10 @@ pub fn decode_raw(data: &[f32], classes: usize, anchors: usize, t: &Thresholds) 
                 (best, best_score) = (c, s);
             }
         }
-        if best_score < t.min_score() || !best_score.is_finite() {
+        let Some(class) = Class::from_id(best) else { continue };
+        if best_score < t.min_score_for(class) || !best_score.is_finite() {
             continue;
         }
-        let Some(class) = Class::from_id(best) else { continue };
         let bbox = BBox::from_center(at(0, a), at(1, a), at(2, a), at(3, a));
         candidates.push(Detection { class, score: best_score, bbox });
     }
@@ -132,6 +153,35 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].class, out[0].score), (Class::ClubHead, 0.95));
         assert_eq!(out[1].bbox, BBox::new(10.0, 20.0, 30.0, 40.0));
+    }
+
+    #[test]
+    fn each_class_keeps_its_own_threshold_unless_the_caller_sets_one_for_all() {
+        #[rustfmt::skip]
+        let data = [
+            10.0, 20.0, 30.0, 40.0, 0.20, 0.0, // ball above its 0.15
+            50.0, 60.0, 90.0, 100.0, 0.25, 1.0, // head below its 0.30
+            1.0, 1.0, 2.0, 2.0, 0.10, 0.0, // ball below its 0.15
+        ];
+        let per_class = Thresholds { class_scores: Some([0.15, 0.30]), ..Thresholds::default() };
+        let out = decode_end_to_end(&data, 3, &per_class);
+        assert_eq!(out.iter().map(|d| (d.class, d.score)).collect::<Vec<_>>(), vec![(Class::GolfBall, 0.20)]);
+        assert_eq!((per_class.min_score(), per_class.describe()), (0.15, "golf_ball 0.15, club_head 0.3".into()));
+        let uniform = Thresholds { score: Some(0.05), ..per_class };
+        assert_eq!(decode_end_to_end(&data, 3, &uniform).len(), 3);
+        assert_eq!(uniform.describe(), "0.05");
+        // The raw layout applies the threshold of the anchor's best class.
+        #[rustfmt::skip]
+        let raw = [
+            100.0, 300.0, // cx
+            200.0, 400.0, // cy
+            10.0, 60.0,   // w
+            10.0, 40.0,   // h
+            0.20, 0.10,   // ball score
+            0.05, 0.25,   // head score
+        ];
+        let out = decode_raw(&raw, 2, 2, &per_class);
+        assert_eq!(out.iter().map(|d| (d.class, d.score)).collect::<Vec<_>>(), vec![(Class::GolfBall, 0.20)]);
     }
 
     #[test]

@@ -13,6 +13,19 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, in model id order.
+    pub const ALL: [Class; 2] = [Class::GolfBall, Class::ClubHead];
+
+    /// The model class id.
+    pub fn id(self) -> usize {
+        self as usize
+    }
+
+    /// The class for a wire name.
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// The class for a model class id.
     pub fn from_id(id: usize) -> Option<Class> {
         match id {

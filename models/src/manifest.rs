@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::detection::Class;
 use crate::ModelError;
 
 /// What the manifest says about the model's input.
@@ -47,6 +48,10 @@ pub struct Manifest {
     /// split peaks), used when the caller does not set one.
     #[serde(default)]
     pub score_threshold: Option<f32>,
+    /// Calibrated score thresholds per class name (export.py: where each class's F2 peaks); used
+    /// before `score_threshold` when present, because the classes score on different scales.
+    #[serde(default)]
+    pub class_score_thresholds: Option<BTreeMap<String, f32>>,
 }
 
 /// How to read the output tensor.
@@ -94,6 +99,24 @@ impl Manifest {
             Some(s) if !(s > 0.0 && s < 1.0) => Err(format!("score_threshold {s} is not in (0, 1)")),
             other => Ok(other),
         }
+    }
+
+    /// The calibrated per-class thresholds by class id, when the manifest has them: every class
+    /// named once, each in (0, 1).
+    pub fn calibrated_class_scores(&self) -> Result<Option<[f32; Class::ALL.len()]>, String> {
+        let Some(map) = &self.class_score_thresholds else { return Ok(None) };
+        if let Some(unknown) = map.keys().find(|k| Class::from_name(k).is_none()) {
+            return Err(format!("class_score_thresholds names an unknown class {unknown:?}"));
+        }
+        let mut out = [0.0; Class::ALL.len()];
+        for class in Class::ALL {
+            out[class.id()] = match map.get(class.as_str()) {
+                Some(&s) if s > 0.0 && s < 1.0 => s,
+                Some(s) => return Err(format!("class_score_thresholds.{} {s} is not in (0, 1)", class.as_str())),
+                None => return Err(format!("class_score_thresholds lacks {}", class.as_str())),
+            };
+        }
+        Ok(Some(out))
     }
 
     /// The output layout, from the output shape and the class count.

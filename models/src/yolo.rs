@@ -15,7 +15,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::decode::{decode_end_to_end, decode_raw, Thresholds};
-use crate::detection::Detection;
+use crate::detection::{Class, Detection};
 use crate::letterbox::{letterbox_into, Frame};
 use crate::manifest::{verified_model_bytes, Manifest, OutputLayout};
 use crate::{Detector, ModelError};
@@ -87,7 +87,9 @@ impl YoloDetector {
         let size = manifest.input_size().map_err(bad_manifest)?;
         let layout = manifest.layout().map_err(bad_manifest)?;
         let calibrated = manifest.calibrated_score().map_err(bad_manifest)?;
-        let thresholds = Thresholds { score: thresholds.score.or(calibrated), ..thresholds };
+        let per_class = manifest.calibrated_class_scores().map_err(bad_manifest)?;
+        let class_scores = thresholds.class_scores.or(per_class).or(calibrated.map(|s| [s; Class::ALL.len()]));
+        let thresholds = Thresholds { class_scores, ..thresholds };
         let bytes = verified_model_bytes(&manifest, dir)?;
         let env = crate::runtime::init()?;
         let path = manifest.model_path(dir);
@@ -132,7 +134,7 @@ impl YoloDetector {
         self.size
     }
 
-    /// The thresholds in force (the score resolved: the caller's, else the manifest's calibrated one).
+    /// The thresholds in force: the caller's, with the manifest's calibrated ones filled in.
     pub fn thresholds(&self) -> Thresholds {
         self.thresholds
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use models::manifest::{sha256_file, Manifest, OutputLayout};
-use models::{Frame, ModelError, ModelRegistry, SessionOptions, Thresholds, YoloDetector, VARIANTS};
+use models::{Class, Frame, ModelError, ModelRegistry, SessionOptions, Thresholds, YoloDetector, VARIANTS};
 
 fn weights() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights")
@@ -77,10 +77,15 @@ fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one()
         let dir = weights().join(v);
         let calibrated = Manifest::load(&dir).expect("manifest").calibrated_score().expect("valid");
         let calibrated = calibrated.unwrap_or_else(|| panic!("{v}: export.py writes score_threshold"));
+        let manifest = Manifest::load(&dir).expect("manifest");
+        let per_class = manifest.calibrated_class_scores().expect("valid").unwrap_or([calibrated; 2]);
         let det = YoloDetector::load(&dir, one_session(), Thresholds::default()).expect("loads");
-        assert_eq!(det.thresholds().score, Some(calibrated), "{v}");
+        for class in Class::ALL {
+            assert_eq!(det.thresholds().min_score_for(class), per_class[class.id()], "{v} {}", class.as_str());
+        }
         let set = Thresholds { score: Some(0.6), ..Thresholds::default() };
-        assert_eq!(YoloDetector::load(&dir, one_session(), set).expect("loads").thresholds().min_score(), 0.6);
+        let det = YoloDetector::load(&dir, one_session(), set).expect("loads");
+        assert!(Class::ALL.into_iter().all(|c| det.thresholds().min_score_for(c) == 0.6), "{v}: the caller's wins");
     }
     // A threshold outside (0, 1) is a manifest error, not a detector that keeps nothing.
     let bytes = std::fs::read(weights().join("yolov10/model.onnx")).expect("model");
@@ -92,6 +97,18 @@ fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one()
     std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
     let err = YoloDetector::load(dir.path(), one_session(), Thresholds::default()).expect_err("bad threshold");
     assert!(matches!(err, ModelError::Manifest { .. }) && err.to_string().contains("score_threshold"), "{err}");
+    // So are per-class thresholds that miss a class, name an unknown one, or leave (0, 1).
+    manifest["score_threshold"] = serde_json::json!(0.25);
+    for (bad, says) in [
+        (serde_json::json!({"golf_ball": 0.2}), "lacks club_head"),
+        (serde_json::json!({"golf_ball": 0.2, "club_head": 0.3, "tee": 0.5}), "unknown class"),
+        (serde_json::json!({"golf_ball": 0.0, "club_head": 0.3}), "golf_ball 0 is not in (0, 1)"),
+    ] {
+        manifest["class_score_thresholds"] = bad;
+        std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
+        let err = YoloDetector::load(dir.path(), one_session(), Thresholds::default()).expect_err(says);
+        assert!(matches!(err, ModelError::Manifest { .. }) && err.to_string().contains(says), "{err}");
+    }
 }
 
 #[test]

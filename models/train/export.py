@@ -6,7 +6,7 @@
     python export.py --variant yolov11 --run <the run the manifest names> --calibrate-only
 
 --calibrate-only validates the .pt the committed model.onnx was exported from and writes only the
-manifest's score_threshold (below); the ONNX file and everything else stay as they are.
+manifest's score thresholds (below); the ONNX file and everything else stay as they are.
 
 Steps: validate the chosen .pt on the val split (mAP50, mAP50-95 go into the manifest), export to
 ONNX (static 1x3x640x640, opset 17, onnxslim simplify; YOLOv10 with nms=False -> NMS-free [1,300,6],
@@ -89,12 +89,28 @@ def best_f2(box) -> dict:
     from ultralytics.utils.metrics import smooth
 
     p, r = box.p_curve, box.r_curve
-    f2 = smooth((5 * p * r / (4 * p + r + 1e-16)).mean(0), 0.1)
+    f2_by_class = 5 * p * r / (4 * p + r + 1e-16)
+    f2 = smooth(f2_by_class.mean(0), 0.1)
     i = int(f2.argmax())
+    per_class = {}
+    for c, name in enumerate(CLASSES):
+        fc = smooth(f2_by_class[c], 0.1)
+        j = int(fc.argmax())
+        per_class[name] = {"confidence": round(float(box.px[j]), 3), "f2": round(float(fc[j]), 4),
+                           "precision": round(float(p[c, j]), 4), "recall": round(float(r[c, j]), 4)}
     return {"confidence": round(float(box.px[i]), 3), "f2": round(float(f2[i]), 4),
             "precision": [round(float(v), 4) for v in p[:, i]],
             "recall": [round(float(v), 4) for v in r[:, i]],
-            "classes": CLASSES, "source": "max of the class-mean F2 over confidence (val split, smoothed 0.1)"}
+            "classes": CLASSES, "source": "max of the class-mean F2 over confidence (val split, smoothed 0.1)",
+            "per_class": per_class}
+
+
+def class_thresholds(metrics: dict) -> dict | None:
+    """The manifest's class_score_thresholds: each class's own F2 peak. The server prefers them to the
+    class-mean threshold: a small ball scores on a lower scale than a club head, so one threshold
+    either drops faint balls or lets in stray heads."""
+    per_class = metrics.get("best_f2", {}).get("per_class")
+    return {name: v["confidence"] for name, v in per_class.items()} if per_class else None
 
 
 def calibrate_only(variant: str, run: Path, pt: Path, metrics: dict) -> int:
@@ -104,11 +120,13 @@ def calibrate_only(variant: str, run: Path, pt: Path, metrics: dict) -> int:
     if exported_from != f"{run.name}/weights/{pt.name}":
         sys.exit(f"the manifest's model was exported from {exported_from}, not {run.name}/weights/{pt.name}")
     manifest["score_threshold"] = metrics["best_f2"]["confidence"]
+    manifest["class_score_thresholds"] = class_thresholds(metrics)
     validation = manifest.setdefault("validation", {})
     validation.pop("best_f1", None)
     validation["best_f2"] = metrics["best_f2"]
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"variant": variant, "score_threshold": manifest["score_threshold"],
+                      "class_score_thresholds": manifest["class_score_thresholds"],
                       "mAP50 (re-validated)": metrics.get("mAP50")}))
     return 0
 
@@ -123,7 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-val", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--calibrate-only", action="store_true",
-                    help="only (re)compute score_threshold into the existing manifest")
+                    help="only (re)compute the score thresholds into the existing manifest")
     a = ap.parse_args(argv)
     if a.calibrate_only and a.skip_val:
         sys.exit("--calibrate-only needs the validation that --skip-val skips")
@@ -259,6 +277,7 @@ def main(argv=None) -> int:
         },
         "validation": metrics,
         "score_threshold": metrics.get("best_f2", {}).get("confidence"),
+        "class_score_thresholds": class_thresholds(metrics),
         "resume_checkpoint": ckpt_note,
         "licence": ("Weights trained here from random init on synthetic data only (no third-party weights or data). "
                     "The training/export code is Ultralytics (AGPL-3.0); Ultralytics states that models trained with "

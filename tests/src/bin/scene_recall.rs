@@ -167,7 +167,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for variant in &variants {
         let det = registry.get(variant)?;
         let how = if pipeline { ", analysis pipeline with native crops" } else { "" };
-        println!("\n## {variant} (score >= {}{how})", det.thresholds().min_score());
+        println!("\n## {variant} (score >= {}{how})", det.thresholds().describe());
         println!(concat!(
             "| preset | seeds | flight ≤3px | flight ≤6px | teed ≤3px | teed ≤6px | club IoU≥.3 ",
             "| club, impact-5..impact | FP ball/frame | FP club/frame | ball err px | ball score |"
