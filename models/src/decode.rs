@@ -38,11 +38,6 @@ impl Thresholds {
         self.score.or(self.class_scores.map(|s| s[class.id()])).unwrap_or(DEFAULT_SCORE)
     }
 
-    /// The lowest score threshold in force (of any class).
-    pub fn min_score(&self) -> f32 {
-        Class::ALL.into_iter().map(|c| self.min_score_for(c)).fold(f32::INFINITY, f32::min)
-    }
-
     /// The thresholds in force, for logs and reports: `0.25`, or `golf_ball 0.15, club_head 0.31`.
     pub fn describe(&self) -> String {
         let [first, rest @ ..] = Class::ALL.map(|c| self.min_score_for(c));
@@ -166,7 +161,7 @@ mod tests {
         let per_class = Thresholds { class_scores: Some([0.15, 0.30]), ..Thresholds::default() };
         let out = decode_end_to_end(&data, 3, &per_class);
         assert_eq!(out.iter().map(|d| (d.class, d.score)).collect::<Vec<_>>(), vec![(Class::GolfBall, 0.20)]);
-        assert_eq!((per_class.min_score(), per_class.describe()), (0.15, "golf_ball 0.15, club_head 0.3".into()));
+        assert_eq!(per_class.describe(), "golf_ball 0.15, club_head 0.3");
         let uniform = Thresholds { score: Some(0.05), ..per_class };
         assert_eq!(decode_end_to_end(&data, 3, &uniform).len(), 3);
         assert_eq!(uniform.describe(), "0.05");

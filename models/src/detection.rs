@@ -28,11 +28,7 @@ impl Class {
 
     /// The class for a model class id.
     pub fn from_id(id: usize) -> Option<Class> {
-        match id {
-            0 => Some(Class::GolfBall),
-            1 => Some(Class::ClubHead),
-            _ => None,
-        }
+        Class::ALL.get(id).copied()
     }
 
     /// The wire name (`golf_ball`, `club_head`).

@@ -75,10 +75,10 @@ fn both_variants_load_and_run_on_a_frame() {
 fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one() {
     for v in VARIANTS {
         let dir = weights().join(v);
-        let calibrated = Manifest::load(&dir).expect("manifest").calibrated_score().expect("valid");
-        let calibrated = calibrated.unwrap_or_else(|| panic!("{v}: export.py writes score_threshold"));
         let manifest = Manifest::load(&dir).expect("manifest");
-        let per_class = manifest.calibrated_class_scores().expect("valid").unwrap_or([calibrated; 2]);
+        let calibrated = manifest.calibrated_score().expect("valid");
+        let calibrated = calibrated.unwrap_or_else(|| panic!("{v}: export.py writes score_threshold"));
+        let per_class = manifest.calibrated_class_scores().expect("valid").unwrap_or([calibrated; Class::ALL.len()]);
         let det = YoloDetector::load(&dir, one_session(), Thresholds::default()).expect("loads");
         for class in Class::ALL {
             assert_eq!(det.thresholds().min_score_for(class), per_class[class.id()], "{v} {}", class.as_str());
