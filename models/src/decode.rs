@@ -40,11 +40,11 @@ impl Thresholds {
 
     /// The thresholds in force, for logs and reports: `0.25`, or `golf_ball 0.15, club_head 0.31`.
     pub fn describe(&self) -> String {
-        let [first, rest @ ..] = Class::ALL.map(|c| self.min_score_for(c));
-        if rest.iter().all(|s| *s == first) {
-            return first.to_string();
+        let scores = Class::ALL.map(|c| self.min_score_for(c));
+        if scores.iter().all(|s| *s == scores[0]) {
+            return scores[0].to_string();
         }
-        Class::ALL.map(|c| format!("{} {}", c.as_str(), self.min_score_for(c))).join(", ")
+        Class::ALL.iter().zip(scores).map(|(c, s)| format!("{} {s}", c.as_str())).collect::<Vec<_>>().join(", ")
     }
 }
 
