@@ -610,7 +610,7 @@ def finish(rng, img, s):
 
 
 # --------------------------------------------------------------------------- scene
-def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box=DEFAULT_STREAK_BOX):
+def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box=DEFAULT_STREAK_BOX, bg_force=None):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -618,7 +618,7 @@ def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box
         sizes, probs = zip(*FRAME_SIZES)
         W, H = sizes[int(rng.choice(len(sizes), p=np.array(probs) / sum(probs)))]
     s = max(W, H) / 640.0
-    img, ground, bgkind = make_background(rng, H, W, s, g.get("bg"))
+    img, ground, bgkind = make_background(rng, H, W, s, g.get("bg", bg_force))
     if not golden_cfg:
         add_distractors(rng, img, ground, s)
     labels = []  # (cls, x1, y1, x2, y2)
@@ -751,6 +751,9 @@ def main(argv=None):
                     help="label of a streaked ball: its visible extent, or the un-blurred disc at mid-exposure "
                          "(the label of the datasets made before 2026-11-30)")
     ap.add_argument("--quality", type=int, default=None, help="fixed JPEG quality (default random 70-95)")
+    ap.add_argument("--flight-share", type=float, default=0.0,
+                    help="share of frames forced to a ball-flight background (60 %% sky only, 40 %% outdoor with "
+                         "sky): more airborne, streaked, low-contrast balls than the default mix's ~12 %% sky")
     a = ap.parse_args(argv)
     out: Path = a.out
     t0 = time.perf_counter()
@@ -786,7 +789,11 @@ def main(argv=None):
     counts = [0, 0]
     for i in range(a.offset, a.offset + a.n):
         rng = image_rng(a.seed, a.split, i)
-        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate, streak_box=a.streak_box)
+        bg_force = None
+        if a.flight_share > 0:  # draws only when asked, so datasets made without it keep their images
+            if rng.random() < a.flight_share:
+                bg_force = 0.95 if rng.random() < 0.6 else 0.1  # make_background: sky only / outdoor
+        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate, streak_box=a.streak_box, bg_force=bg_force)
         q = a.quality or int(rng.integers(70, 96))
         name = f"{a.split}_{i:06d}"
         cv2.imwrite(str(idir / f"{name}.jpg"), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
@@ -801,6 +808,7 @@ def main(argv=None):
     dmeta["generator"] = "models/train/gen_dataset.py"
     dmeta.setdefault("splits", {})[a.split] = {"n": a.n, "seed": a.seed, "split_code": SPLIT_CODE[a.split],
                                                "offset": a.offset, "streak_rate": a.streak_rate, "streak_box": a.streak_box,
+                                               "flight_share": a.flight_share,
                                                "boxes": {"golf_ball": counts[0], "club_head": counts[1]},
                                                "seconds": round(dt, 1)}
     meta_p.write_text(json.dumps(dmeta, indent=2) + "\n")
