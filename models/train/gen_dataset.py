@@ -15,6 +15,7 @@ Usage:
     python gen_dataset.py --out DIR --n 800 --offset 600 --streak-rate 0.6 --split train
                                       # fresh images (indices 600..1399), more streaked balls
     python gen_dataset.py ... --streak-box disc   # the streak label of datasets before 2026-11-30
+    python gen_dataset.py ... --flight-share 0.5  # half the frames sky / outdoor: more airborne balls
 
 The datasets made before 2026-11-30 (`golf`, `golf2`, `streakval` in models/README.md) come from this
 file at commit dc83794: the blurred loose hands added since draw from the random stream, so today's
