@@ -44,11 +44,12 @@ pub struct Manifest {
     /// Validation metrics as recorded at export.
     #[serde(default)]
     pub validation: serde_json::Value,
-    /// The variant's calibrated score threshold (export.py: where the class-mean F2 on the val
-    /// split peaks), used when the caller does not set one.
+    /// The variant's calibrated score threshold (export.py: the low edge of the class-mean F2
+    /// plateau on the calibration split), used when the caller does not set one.
     #[serde(default)]
     pub score_threshold: Option<f32>,
-    /// Calibrated score thresholds per class name (export.py: where each class's F2 peaks); used
+    /// Calibrated score thresholds per class name (export.py: the low edge of each class's F2
+    /// plateau, the lowest score within 0.01 of its peak); used
     /// before `score_threshold` when present, because the classes score on different scales.
     #[serde(default)]
     pub class_score_thresholds: Option<BTreeMap<String, f32>>,
