@@ -6,7 +6,8 @@
 //! a short dropout is followed while a stray white blob off the path is rejected. A track ends after
 //! more than [`MAX_GAP`] missing frames. A ball at rest on the tee and the same ball in flight are two
 //! tracks (the jump at impact is outside any gate), and the kept track is the longest one that
-//! moves (a static white marking never wins over a flight), else the longest. Gaps of up to
+//! moves, net, at least [`Gate::moving_px`] and [`Gate::moving_px_per_frame`] over its span (a
+//! static white marking or a slowly drifting stray never wins over a flight), else the longest. Gaps of up to
 //! [`MAX_GAP`] frames are filled linearly and marked interpolated.
 //! Club: the best-scored club head per frame, sticky (near the previous one) when several compete.
 
@@ -48,11 +49,23 @@ pub struct Gate {
     pub init_px: f64,
     /// Net displacement that makes a track "moving".
     pub moving_px: f64,
+    /// Net displacement per frame of the track's span that a "moving" track also needs: a ball
+    /// in flight covers pixels every frame, while a stray that stays put (an emptied tee scored as
+    /// a ball after launch) can drift past `moving_px` over hundreds of frames, and by length alone
+    /// would beat the flight.
+    pub moving_px_per_frame: f64,
 }
 
 impl Default for Gate {
     fn default() -> Self {
-        Gate { base_px: 24.0, per_speed: 0.6, per_gap_px: 12.0, init_px: 160.0, moving_px: 20.0 }
+        Gate {
+            base_px: 24.0,
+            per_speed: 0.6,
+            per_gap_px: 12.0,
+            init_px: 160.0,
+            moving_px: 20.0,
+            moving_px_per_frame: 1.0,
+        }
     }
 }
 
@@ -155,11 +168,14 @@ pub fn track_ball(frames: &[Vec<Detection>], gate: &Gate) -> Vec<TrackPoint> {
             tracks.push(track);
         }
     }
+    let span = |t: &Vec<TrackPoint>| t.last().map_or(0, |l| l.frame + 1) - t.first().map_or(0, |f| f.frame);
     let moves = |t: &Vec<TrackPoint>| match (t.first(), t.last()) {
-        (Some(a), Some(b)) => dist(a.x, a.y, b.x, b.y) >= gate.moving_px,
+        (Some(a), Some(b)) => {
+            let net = dist(a.x, a.y, b.x, b.y);
+            net >= gate.moving_px && net >= gate.moving_px_per_frame * (span(t) - 1) as f64
+        }
         _ => false,
     };
-    let span = |t: &Vec<TrackPoint>| t.last().map_or(0, |l| l.frame + 1) - t.first().map_or(0, |f| f.frame);
     let best = tracks
         .iter()
         .filter(|t| t.len() >= 3 && moves(t))
@@ -239,6 +255,24 @@ mod tests {
         assert_eq!(track.len(), 11);
         assert!(track.iter().all(|p| p.x > 150.0), "the distractor never joins the track: {track:?}");
         assert!((track[10].x - 420.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_long_slowly_drifting_stray_does_not_beat_a_short_flight() {
+        // 200 frames of a stray drifting 0.2 px/frame (40 px net, past moving_px), and a 12-frame
+        // flight at 25 px/frame after frame 20.
+        let frames: Vec<Vec<Detection>> = (0..200)
+            .map(|i| {
+                let mut f = vec![ball(600.0 + 0.2 * i as f32, 500.0, 0.2)];
+                if (20..32).contains(&i) {
+                    f.push(ball(100.0 + 25.0 * (i - 20) as f32, 300.0 - 10.0 * (i - 20) as f32, 0.8));
+                }
+                f
+            })
+            .collect();
+        let track = track_ball(&frames, &Gate::default());
+        assert_eq!(track.len(), 12, "the flight is kept: {:?}", track.first());
+        assert_eq!(track[0].frame, 20);
     }
 
     #[test]
