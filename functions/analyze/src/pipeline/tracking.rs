@@ -169,10 +169,16 @@ pub fn track_ball(frames: &[Vec<Detection>], gate: &Gate) -> Vec<TrackPoint> {
         }
     }
     let span = |t: &Vec<TrackPoint>| t.last().map_or(0, |l| l.frame + 1) - t.first().map_or(0, |f| f.frame);
+    // The per-frame rate counts from the last point before the track leaves its start (half of
+    // moving_px away), so a teed ball that sat for seconds and then flew in the same track still
+    // moves, while a stray drifting slowly away from its start does not.
     let moves = |t: &Vec<TrackPoint>| match (t.first(), t.last()) {
         (Some(a), Some(b)) => {
-            let net = dist(a.x, a.y, b.x, b.y);
-            net >= gate.moving_px && net >= gate.moving_px_per_frame * (span(t) - 1) as f64
+            let left = t.iter().position(|p| dist(a.x, a.y, p.x, p.y) > gate.moving_px / 2.0).unwrap_or(0);
+            let from = t[left.saturating_sub(1)];
+            let rate_frames = (b.frame - from.frame) as f64;
+            dist(a.x, a.y, b.x, b.y) >= gate.moving_px
+                && dist(from.x, from.y, b.x, b.y) >= gate.moving_px_per_frame * rate_frames
         }
         _ => false,
     };
@@ -273,6 +279,24 @@ mod tests {
         let track = track_ball(&frames, &Gate::default());
         assert_eq!(track.len(), 12, "the flight is kept: {:?}", track.first());
         assert_eq!(track[0].frame, 20);
+    }
+
+    #[test]
+    fn a_ball_that_rests_long_then_flies_in_one_track_still_moves() {
+        // 300 frames on the tee, then 10 frames at 20 px/frame (inside the rest gate, so one track),
+        // and a short fast stray elsewhere that would win if the long rest made the track "static".
+        let frames: Vec<Vec<Detection>> = (0..310)
+            .map(|i| {
+                let x = if i < 300 { 300.0 } else { 300.0 + 20.0 * (i - 299) as f32 };
+                let mut f = vec![ball(x, 400.0, 0.8)];
+                if (100..104).contains(&i) {
+                    f.push(ball(900.0 + 30.0 * (i - 100) as f32, 100.0, 0.5));
+                }
+                f
+            })
+            .collect();
+        let track = track_ball(&frames, &Gate::default());
+        assert_eq!(track.len(), 310, "the tee-and-flight track is kept: {:?}", track.first());
     }
 
     #[test]
