@@ -16,6 +16,7 @@ Usage:
                                       # fresh images (indices 600..1399), more streaked balls
     python gen_dataset.py ... --streak-box disc   # the streak label of datasets before 2026-11-30
     python gen_dataset.py ... --flight-share 0.5  # half the frames sky / outdoor: more airborne balls
+    python gen_dataset.py ... --ball-min-d640 10  # balls 10-40 px only: more long (large-ball) streaks
 
 The datasets made before 2026-11-30 (`golf`, `golf2`, `streakval` in models/README.md) come from this
 file at commit dc83794: the blurred loose hands added since draw from the random stream, so today's
@@ -437,8 +438,9 @@ def render_ball(rng, img, cx, cy, d, streak_len=0.0, streak_ang=0.0, light=None,
     return (cx - r, cy - r, cx + r, cy + r)
 
 
-def sample_ball_diameter(rng, s):
-    return float(math.exp(rng.uniform(math.log(3.0), math.log(40.0)))) * s
+def sample_ball_diameter(rng, s, d_min=3.0):
+    # One uniform draw whatever d_min is, so a dataset made with the default keeps its images.
+    return float(math.exp(rng.uniform(math.log(d_min), math.log(40.0)))) * s
 
 
 # --------------------------------------------------------------------------- club
@@ -611,7 +613,8 @@ def finish(rng, img, s):
 
 
 # --------------------------------------------------------------------------- scene
-def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box=DEFAULT_STREAK_BOX, bg_force=None):
+def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box=DEFAULT_STREAK_BOX, bg_force=None,
+               ball_d_min=3.0):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -634,7 +637,7 @@ def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box
     balls = []
     for i in range(nballs):
         d = g.get("ball_d640", None)
-        d = d * s if d is not None else sample_ball_diameter(rng, s)
+        d = d * s if d is not None else sample_ball_diameter(rng, s, ball_d_min)
         margin = d if golden_cfg else -d * 0.3
         on_ground = (ground < H - d * 2) and (rng.random() < 0.65 or g.get("ball_ground", False))
         if "ball_xy" in g:
@@ -755,6 +758,9 @@ def main(argv=None):
     ap.add_argument("--flight-share", type=float, default=0.0,
                     help="share of frames forced to a ball-flight background (60 %% sky only, 40 %% outdoor with "
                          "sky): more airborne, streaked, low-contrast balls than the default mix's ~12 %% sky")
+    ap.add_argument("--ball-min-d640", type=float, default=3.0,
+                    help="smallest ball diameter (px at 640 on the long side; log-uniform up to 40): a set of "
+                         "mid and large balls, whose long streaks the default mix of mostly small balls seldom draws")
     a = ap.parse_args(argv)
     out: Path = a.out
     t0 = time.perf_counter()
@@ -794,7 +800,8 @@ def main(argv=None):
         if a.flight_share > 0:  # draws only when asked, so datasets made without it keep their images
             if rng.random() < a.flight_share:
                 bg_force = 0.95 if rng.random() < 0.6 else 0.1  # make_background: sky only / outdoor
-        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate, streak_box=a.streak_box, bg_force=bg_force)
+        u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate, streak_box=a.streak_box, bg_force=bg_force,
+                                      ball_d_min=a.ball_min_d640)
         q = a.quality or int(rng.integers(70, 96))
         name = f"{a.split}_{i:06d}"
         cv2.imwrite(str(idir / f"{name}.jpg"), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
@@ -809,7 +816,7 @@ def main(argv=None):
     dmeta["generator"] = "models/train/gen_dataset.py"
     dmeta.setdefault("splits", {})[a.split] = {"n": a.n, "seed": a.seed, "split_code": SPLIT_CODE[a.split],
                                                "offset": a.offset, "streak_rate": a.streak_rate, "streak_box": a.streak_box,
-                                               "flight_share": a.flight_share,
+                                               "flight_share": a.flight_share, "ball_min_d640": a.ball_min_d640,
                                                "boxes": {"golf_ball": counts[0], "club_head": counts[1]},
                                                "seconds": round(dt, 1)}
     meta_p.write_text(json.dumps(dmeta, indent=2) + "\n")
