@@ -74,6 +74,12 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=0.25, help="scale augmentation (kept small: tiny balls)")
     ap.add_argument("--fraction", type=float, default=1.0, help="use a fraction of the train set (timing runs)")
     ap.add_argument("--no-val", action="store_true", help="skip per-epoch validation (final val still runs)")
+    ap.add_argument("--lr0", type=float, default=None,
+                    help="fine-tune: AdamW at this initial LR (default: ultralytics' auto optimizer and LR)")
+    ap.add_argument("--lrf", type=float, default=0.01, help="final LR as a fraction of the initial one")
+    ap.add_argument("--warmup-epochs", type=float, default=1.0)
+    ap.add_argument("--mosaic", type=float, default=1.0,
+                    help="mosaic probability; 0 trains on whole letterboxed frames, as inference sees them")
     a = ap.parse_args(argv)
     variant = ALIASES.get(a.variant, a.variant)
     if variant not in VARIANTS:
@@ -129,12 +135,16 @@ def main(argv=None) -> int:
         pretrained = False
 
     lineage["epochs_this_run"] = a.epochs
+    lineage["schedule"] = {"lr0": a.lr0 or "auto", "lrf": a.lrf, "warmup_epochs": a.warmup_epochs, "mosaic": a.mosaic}
     cb_lineage(model, lineage)
     model.train(
         data=str(a.data), epochs=a.epochs, imgsz=a.imgsz, batch=a.batch, project=str(a.project), name=name,
         exist_ok=False, pretrained=pretrained, seed=a.seed, cache=(False if a.cache == "none" else a.cache),
-        optimizer="auto", warmup_epochs=1.0, close_mosaic=max(1, a.epochs // 10), patience=1000,
-        scale=a.scale, degrees=0.0, mosaic=1.0, mixup=0.0, fliplr=0.5, fraction=a.fraction, val=not a.no_val,
+        # auto ignores lr0; a fine-tune names AdamW (what auto picks for runs this short) to set it.
+        optimizer="auto" if a.lr0 is None else "AdamW", lr0=a.lr0 or 0.01, lrf=a.lrf,
+        warmup_epochs=a.warmup_epochs, close_mosaic=max(1, a.epochs // 10) if a.mosaic > 0 else 0,
+        patience=1000, scale=a.scale, degrees=0.0, mosaic=a.mosaic, mixup=0.0, fliplr=0.5,
+        fraction=a.fraction, val=not a.no_val,
         **common,
     )
     return 0
