@@ -21,7 +21,8 @@ import onnxruntime as ort
 HERE = Path(__file__).resolve().parent
 
 
-def letterbox(img_bgr, size=640):
+def letterbox_canvas(img_bgr, size=640):
+    """The BGR uint8 size x size letterbox (pad 114) with its scale and left / top padding."""
     h, w = img_bgr.shape[:2]
     r = min(size / h, size / w)
     nw, nh = int(round(w * r)), int(round(h * r))
@@ -29,6 +30,11 @@ def letterbox(img_bgr, size=640):
     out = np.full((size, size, 3), 114, np.uint8)
     left, top = int(round(px - 0.1)), int(round(py - 0.1))
     out[top:top + nh, left:left + nw] = cv2.resize(img_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    return out, r, left, top
+
+
+def letterbox(img_bgr, size=640):
+    out, r, left, top = letterbox_canvas(img_bgr, size)
     x = out[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
     return np.ascontiguousarray(x), r, left, top
 

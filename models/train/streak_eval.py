@@ -23,16 +23,6 @@ import os
 BINS = [(0, 8), (8, 20), (20, 40), (40, 80), (80, math.inf)]
 
 
-def letterbox(cv2, np, im):
-    h, w = im.shape[:2]
-    s = 640 / max(h, w)
-    nw, nh = round(w * s), round(h * s)
-    canvas = np.full((640, 640, 3), 114, np.uint8)
-    px, py = (640 - nw) // 2, (640 - nh) // 2
-    canvas[py:py + nh, px:px + nw] = cv2.resize(im, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    return canvas, s, px, py
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("weights", nargs="+")
@@ -45,6 +35,7 @@ def main() -> int:
     import cv2
     import numpy as np
     import torch
+    from onnx_check import letterbox_canvas  # the Rust pipeline's letterbox, as onnx_check mirrors it
     from ultralytics import YOLO
 
     torch.set_num_threads(1)
@@ -55,7 +46,7 @@ def main() -> int:
         for path in images:
             im = cv2.imread(path)
             h, w = im.shape[:2]
-            canvas, s, px, py = letterbox(cv2, np, im)
+            canvas, s, px, py = letterbox_canvas(im)
             r = model.predict(canvas, imgsz=640, conf=0.03, device="cpu", verbose=False)[0]
             balls = [(sc, ((b[0] + b[2]) / 2 - px) / s, ((b[1] + b[3]) / 2 - py) / s)
                      for b, c, sc in zip(r.boxes.xyxy.tolist(), r.boxes.cls.tolist(), r.boxes.conf.tolist())
