@@ -7,7 +7,8 @@ an exported model.onnx, which ultralytics runs through onnxruntime) sees every i
 on the same 640x640 letterbox the Rust pipeline uses. For every labelled ball it takes the
 best-scoring predicted ball whose centre lies within half the label box's long side (at least 6 px)
 and counts a hit when that prediction is within --max-dist px at a score of at least each
---thresholds value. Balls are binned by the label box's long side at 640 scale, which on a streaked
+--thresholds value (default 0.10 and 0.158, the shipped yolov10's calibrated ball threshold; yolov11's
+is 0.151, see each manifest.json). Balls are binned by the label box's long side at 640 scale, which on a streaked
 split such as `streakval3` (every airborne ball streaked) is the streak's length; labels that touch
 the frame edge (streaks cut by it) are counted in their own line, since their extent box is not
 where the visible streak's middle is.
