@@ -7,7 +7,14 @@
         --calibration-data /work/.cache/golfiq-train/data/cal/golf.yaml
 
 --calibrate-only validates the .pt the committed model.onnx was exported from and writes only the
-manifest's score thresholds (below); the ONNX file and everything else stay as they are.
+manifest's score thresholds (below); the ONNX file and everything else stay as they are. With --onnx
+(and --data) it validates the committed model.onnx itself, as it ships, and rewrites the manifest's
+validation metrics with the thresholds (for weights whose .pt is gone):
+
+    python export.py --variant yolov10 --calibrate-only --onnx --data $C/data/golf3/golf.yaml \
+        --calibration-data $C/data/cal/golf.yaml
+
+YOLOv10 is validated with nms=False, i.e. on the one-to-one head the ONNX export runs (see validate()).
 --calibration-data names a larger val set for the thresholds (models/README.md: golf3's 120 val
 images + 600 more); mAP50 and mAP50-95 stay on the run's own val split, comparable across runs.
 
@@ -130,6 +137,21 @@ def best_f2(box, margin: float = F2_MARGIN, source: str = "the val split") -> di
             "per_class": per_class}
 
 
+def validate(weights: Path, data: Path, variant: str):
+    """ultralytics val of `weights` (a .pt, or an exported model.onnx at batch 1) on `data`'s val split,
+    on the head that ships. YOLOv10 has two heads: ultralytics validates (and predicts) with the
+    one-to-many head plus NMS unless told `nms=False`, while the exported model.onnx runs the NMS-free
+    one-to-one head, whose scores sit on another scale. Before the thirteenth session every yolov10
+    mAP and threshold in the manifests was read from the head that is not shipped (the ball threshold
+    0.158 from it, 0.113 from the shipped one)."""
+    from ultralytics import YOLO
+
+    head = {"nms": False} if variant == "yolov10" else {}
+    batch = 1 if weights.suffix == ".onnx" else 8  # the export is static 1x3x640x640
+    return YOLO(str(weights), task="detect").val(data=str(data), imgsz=640, batch=batch, device="cpu", plots=False,
+                                                 verbose=False, workers=0, **head)
+
+
 def class_thresholds(metrics: dict) -> dict | None:
     """The manifest's class_score_thresholds: each class's own F2 peak. The server prefers them to the
     class-mean threshold: a small ball scores on a lower scale than a club head, so one threshold
@@ -156,6 +178,39 @@ def calibrate_only(variant: str, run: Path, pt: Path, metrics: dict) -> int:
     return 0
 
 
+def calibrate_onnx(variant: str, data: Path, calibration_data: Path | None, margin: float) -> int:
+    """--calibrate-only --onnx: the committed model.onnx, validated as it ships, sets the manifest's
+    validation metrics and score thresholds; the ONNX file, its checksum and the training record stay.
+    For weights whose .pt is gone, or whose metrics were read from a head the export does not run."""
+    path = MODELS / "weights" / variant / "manifest.json"
+    onnx_path = MODELS / "weights" / variant / "model.onnx"
+    manifest = json.loads(path.read_text())
+    if sha256(onnx_path) != manifest["onnx"]["sha256"]:
+        sys.exit(f"{onnx_path} does not match its manifest's sha256")
+    m = validate(onnx_path, data, variant)
+    per_class = {}
+    for i, name in enumerate(CLASSES):
+        p, r, ap50, ap = m.box.class_result(list(m.box.ap_class_index).index(i))
+        per_class[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                           "mAP50": round(float(ap50), 4), "mAP50-95": round(float(ap), 4)}
+    calib = validate(onnx_path, calibration_data, variant).box if calibration_data else m.box
+    validation = manifest.setdefault("validation", {})
+    validation.pop("best_f1", None)
+    validation.update({
+        "source": f"ultralytics val of the committed model.onnx (as it ships) on the val split of {short(data)} at imgsz 640",
+        "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4),
+        "precision": round(float(m.box.mp), 4), "recall": round(float(m.box.mr), 4), "per_class": per_class,
+        "best_f2": best_f2(calib, margin, f"the val split of {short(calibration_data or data)}"),
+    })
+    manifest["score_threshold"] = validation["best_f2"]["confidence"]
+    manifest["class_score_thresholds"] = class_thresholds(validation)
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps({"variant": variant, "mAP50": validation["mAP50"], "mAP50-95": validation["mAP50-95"],
+                      "score_threshold": manifest["score_threshold"],
+                      "class_score_thresholds": manifest["class_score_thresholds"]}))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variant", required=True)
@@ -171,11 +226,19 @@ def main(argv=None) -> int:
                     help="threshold = lowest confidence within this F2 of the class's peak")
     ap.add_argument("--calibrate-only", action="store_true",
                     help="only (re)compute the score thresholds into the existing manifest")
+    ap.add_argument("--onnx", action="store_true",
+                    help="with --calibrate-only: validate the committed model.onnx itself (needs --data) instead of "
+                         "the .pt it was exported from, and rewrite the manifest's validation metrics too")
     a = ap.parse_args(argv)
+    if a.onnx and not (a.calibrate_only and a.data):
+        sys.exit("--onnx goes with --calibrate-only and --data")
     if a.calibrate_only and a.skip_val:
         sys.exit("--calibrate-only needs the validation that --skip-val skips")
     variant = ALIASES.get(a.variant, a.variant)
     assert variant in VARIANTS, variant
+    if a.onnx:
+        offline_env()
+        return calibrate_onnx(variant, a.data, a.calibration_data, a.f2_margin)
     run = (a.run or newest_run(variant)).resolve()
     pt = run / "weights" / f"{a.weights}.pt"
     if not pt.exists():
@@ -199,8 +262,7 @@ def main(argv=None) -> int:
     epochs_done = len(rows)
     metrics = {"source": "not validated"}
     if not a.skip_val:
-        m = YOLO(str(pt)).val(data=str(data_yaml), imgsz=640, batch=8, device="cpu", plots=False, verbose=False,
-                               workers=0)
+        m = validate(pt, data_yaml, variant)
         per_class = {}
         for i, name in enumerate(CLASSES):
             try:
@@ -209,14 +271,14 @@ def main(argv=None) -> int:
                                    "mAP50": round(float(ap50), 4), "mAP50-95": round(float(ap), 4)}
             except ValueError:
                 per_class[name] = None
-        metrics = {"source": f"ultralytics val of exported {pt.name} on the val split at imgsz 640",
+        head = " (one-to-one head, nms=False, as exported)" if variant == "yolov10" else ""
+        metrics = {"source": f"ultralytics val of {pt.name}{head} on the val split of {short(data_yaml)} at imgsz 640",
                    "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4),
                    "precision": round(float(m.box.mp), 4), "recall": round(float(m.box.mr), 4),
                    "per_class": per_class}
         calib_box, calib_source = m.box, f"the val split of {short(data_yaml)}"
         if a.calibration_data:
-            calib_box = YOLO(str(pt)).val(data=str(a.calibration_data), imgsz=640, batch=8, device="cpu",
-                                          plots=False, verbose=False, workers=0).box
+            calib_box = validate(pt, a.calibration_data, variant).box
             calib_source = f"the val split of {short(a.calibration_data)}"
         metrics["best_f2"] = best_f2(calib_box, a.f2_margin, calib_source)
     if a.calibrate_only:

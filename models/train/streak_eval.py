@@ -7,8 +7,10 @@ an exported model.onnx, which ultralytics runs through onnxruntime) sees every i
 on the same 640x640 letterbox the Rust pipeline uses. For every labelled ball it takes the
 best-scoring predicted ball whose centre lies within half the label box's long side (at least 6 px)
 and counts a hit when that prediction is within --max-dist px at a score of at least each
---thresholds value (default 0.10 and 0.158, the shipped yolov10's calibrated ball threshold; yolov11's
-is 0.151, see each manifest.json). Balls are binned by the label box's long side at 640 scale, which on a streaked
+--thresholds value (default 0.10 and 0.113, the shipped yolov10's calibrated ball threshold; yolov11's
+is 0.151, see each manifest.json). A yolov10 .pt is run on its one-to-one head (nms=False), the one its
+model.onnx export runs; ultralytics' default would be the one-to-many head with NMS.
+Balls are binned by the label box's long side at 640 scale, which on a streaked
 split such as `streakval3` (every airborne ball streaked) is the streak's length; labels that touch
 the frame edge (streaks cut by it) are counted in their own line, since their extent box is not
 where the visible streak's middle is.
@@ -30,7 +32,7 @@ def main() -> int:
     ap.add_argument("--data", required=True, help="dataset dir with images/val and labels/val")
     ap.add_argument("--split", default="val")
     ap.add_argument("--max-dist", type=float, default=3.0)
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.10, 0.158])
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.10, 0.113])
     a = ap.parse_args()
 
     import cv2
@@ -43,12 +45,14 @@ def main() -> int:
     images = sorted(glob.glob(os.path.join(a.data, "images", a.split, "*.jpg")))
     for weights in a.weights:
         model = YOLO(weights, task="detect")
+        two_heads = weights.endswith(".pt") and getattr(model.model.model[-1], "one2one_cv2", None) is not None
+        head = {"nms": False} if two_heads else {}
         rows = {key: [] for key in BINS + ["edge"]}  # per ball: (score, dist) of the match, or None
         for path in images:
             im = cv2.imread(path)
             h, w = im.shape[:2]
             canvas, s, px, py = letterbox_canvas(im)
-            r = model.predict(canvas, imgsz=640, conf=0.03, device="cpu", verbose=False)[0]
+            r = model.predict(canvas, imgsz=640, conf=0.03, device="cpu", verbose=False, **head)[0]
             balls = [(sc, ((b[0] + b[2]) / 2 - px) / s, ((b[1] + b[3]) / 2 - py) / s)
                      for b, c, sc in zip(r.boxes.xyxy.tolist(), r.boxes.cls.tolist(), r.boxes.conf.tolist())
                      if int(c) == 0]

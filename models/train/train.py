@@ -150,6 +150,9 @@ def main(argv=None) -> int:
         warmup_epochs=a.warmup_epochs, close_mosaic=max(1, a.epochs // 10) if a.mosaic > 0 else 0,
         patience=1000, scale=a.scale, degrees=0.0, mosaic=a.mosaic, mixup=0.0, fliplr=0.5,
         fraction=a.fraction, val=not a.no_val,
+        # yolov10: validate (and so pick best.pt) on the one-to-one head its ONNX export runs, not the
+        # one-to-many head + NMS ultralytics validates by default; both heads still train.
+        nms=False if variant == "yolov10" else None,
         **common,
     )
     return 0
