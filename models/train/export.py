@@ -152,6 +152,20 @@ def validate(weights: Path, data: Path, variant: str):
                                                  verbose=False, workers=0, **head)
 
 
+def val_metrics(box, source: str) -> dict:
+    """The manifest's validation figures from an ultralytics val result's `box` metrics."""
+    per_class = {}
+    for i, name in enumerate(CLASSES):
+        try:
+            p, r, ap50, ap = box.class_result(list(box.ap_class_index).index(i))
+            per_class[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                               "mAP50": round(float(ap50), 4), "mAP50-95": round(float(ap), 4)}
+        except ValueError:  # no label of the class in the split
+            per_class[name] = None
+    return {"source": source, "mAP50": round(float(box.map50), 4), "mAP50-95": round(float(box.map), 4),
+            "precision": round(float(box.mp), 4), "recall": round(float(box.mr), 4), "per_class": per_class}
+
+
 def class_thresholds(metrics: dict) -> dict | None:
     """The manifest's class_score_thresholds: each class's own F2 peak. The server prefers them to the
     class-mean threshold: a small ball scores on a lower scale than a club head, so one threshold
@@ -188,18 +202,12 @@ def calibrate_onnx(variant: str, data: Path, calibration_data: Path | None, marg
     if sha256(onnx_path) != manifest["onnx"]["sha256"]:
         sys.exit(f"{onnx_path} does not match its manifest's sha256")
     m = validate(onnx_path, data, variant)
-    per_class = {}
-    for i, name in enumerate(CLASSES):
-        p, r, ap50, ap = m.box.class_result(list(m.box.ap_class_index).index(i))
-        per_class[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
-                           "mAP50": round(float(ap50), 4), "mAP50-95": round(float(ap), 4)}
     calib = validate(onnx_path, calibration_data, variant).box if calibration_data else m.box
     validation = manifest.setdefault("validation", {})
     validation.pop("best_f1", None)
     validation.update({
-        "source": f"ultralytics val of the committed model.onnx (as it ships) on the val split of {short(data)} at imgsz 640",
-        "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4),
-        "precision": round(float(m.box.mp), 4), "recall": round(float(m.box.mr), 4), "per_class": per_class,
+        **val_metrics(m.box, "ultralytics val of the committed model.onnx (as it ships) on the val split of "
+                             f"{short(data)} at imgsz 640"),
         "best_f2": best_f2(calib, margin, f"the val split of {short(calibration_data or data)}"),
     })
     manifest["score_threshold"] = validation["best_f2"]["confidence"]
@@ -263,19 +271,9 @@ def main(argv=None) -> int:
     metrics = {"source": "not validated"}
     if not a.skip_val:
         m = validate(pt, data_yaml, variant)
-        per_class = {}
-        for i, name in enumerate(CLASSES):
-            try:
-                p, r, ap50, ap = m.box.class_result(list(m.box.ap_class_index).index(i))
-                per_class[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
-                                   "mAP50": round(float(ap50), 4), "mAP50-95": round(float(ap), 4)}
-            except ValueError:
-                per_class[name] = None
         head = " (one-to-one head, nms=False, as exported)" if variant == "yolov10" else ""
-        metrics = {"source": f"ultralytics val of {pt.name}{head} on the val split of {short(data_yaml)} at imgsz 640",
-                   "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4),
-                   "precision": round(float(m.box.mp), 4), "recall": round(float(m.box.mr), 4),
-                   "per_class": per_class}
+        metrics = val_metrics(m.box, f"ultralytics val of {pt.name}{head} on the val split of {short(data_yaml)} "
+                                     "at imgsz 640")
         calib_box, calib_source = m.box, f"the val split of {short(data_yaml)}"
         if a.calibration_data:
             calib_box = validate(pt, a.calibration_data, variant).box

@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup-epochs", type=float, default=1.0)
     ap.add_argument("--centre-loss", type=float, default=0.0,
                     help="gain of an extra ball-centre loss in pixels (see patch_centre_loss); 0 leaves ultralytics' loss")
+    ap.add_argument("--centre-loss-min-px", type=float, default=0.0,
+                    help="apply the centre loss only to ball boxes whose long side at 640 is at least this")
     ap.add_argument("--mosaic", type=float, default=1.0,
                     help="mosaic probability; 0 trains on whole letterboxed frames, as inference sees them")
     a = ap.parse_args(argv)
@@ -95,7 +97,7 @@ def main(argv=None) -> int:
 
     settings.update({"sync": False})
     if a.centre_loss > 0:
-        patch_centre_loss(a.centre_loss)
+        patch_centre_loss(a.centre_loss, a.centre_loss_min_px)
     yaml_name = VARIANTS[variant]
     name = a.name or f"{variant}-{time.strftime('%Y%m%d-%H%M%S')}"
     data_info = {"yaml": str(a.data)}
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
 
     lineage["epochs_this_run"] = a.epochs
     lineage["schedule"] = {"lr0": a.lr0 or "auto", "lrf": a.lrf, "warmup_epochs": a.warmup_epochs, "mosaic": a.mosaic,
-                           "centre_loss": a.centre_loss}
+                           "centre_loss": a.centre_loss, "centre_loss_min_px": a.centre_loss_min_px}
     cb_lineage(model, lineage)
     model.train(
         data=str(a.data), epochs=a.epochs, imgsz=a.imgsz, batch=a.batch, project=str(a.project), name=name,
@@ -158,7 +160,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def patch_centre_loss(gain: float) -> None:
+def patch_centre_loss(gain: float, min_px: float = 0.0) -> None:
     """Adds a ball-centre term, in pixels of the 640 input, to ultralytics' box loss.
 
     The golden bar and the shot measurements judge a ball by its centre error in pixels, but CIoU is
@@ -168,7 +170,8 @@ def patch_centre_loss(gain: float) -> None:
     by its ball target score (club heads untouched) and normalised like the CIoU term it is added to,
     so box gain scales it too. log1p keeps a far-off anchor from dominating and pulls hardest in the
     0-5 px range the bar cares about. Patches the class, so both yolov10 heads (one-to-many and
-    one-to-one) and yolo11's single head get it.
+    one-to-one) and yolo11's single head get it. With `min_px`, only ball boxes whose long side at 640
+    is at least that get it: over all sizes the term cost the faintest and smallest balls.
     """
     import torch
     from ultralytics.utils import loss as ul_loss
@@ -187,6 +190,9 @@ def patch_centre_loss(gain: float) -> None:
         delta = ((pred[:, :2] + pred[:, 2:]) - (target[:, :2] + target[:, 2:])) / 2 * px_per_unit
         err_px = torch.sqrt((delta ** 2).sum(-1) + 1e-6)
         ball_weight = target_scores[batch_idx, anchor_idx, 0]
+        if min_px > 0:
+            long_side_px = (target[:, 2:] - target[:, :2]).amax(-1) * px_per_unit.squeeze(-1)
+            ball_weight = ball_weight * (long_side_px >= min_px)
         loss_centre = (torch.log1p(err_px / 2.0) * ball_weight).sum() / target_scores_sum
         return loss_iou + gain * loss_centre, loss_dfl
 
