@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent
 sys.path.insert(0, str(HERE))
-from train import CACHE, VARIANTS, ALIASES, offline_env  # noqa: E402
+from train import CACHE, VARIANTS, ALIASES, offline_env, shipped_head  # noqa: E402
 
 CLASSES = ["golf_ball", "club_head"]
 MAX_CKPT_BYTES = 15 * 1024 * 1024
@@ -146,10 +146,9 @@ def validate(weights: Path, data: Path, variant: str):
     0.158 from it, 0.113 from the shipped one)."""
     from ultralytics import YOLO
 
-    head = {"nms": False} if variant == "yolov10" else {}
     batch = 1 if weights.suffix == ".onnx" else 8  # the export is static 1x3x640x640
     return YOLO(str(weights), task="detect").val(data=str(data), imgsz=640, batch=batch, device="cpu", plots=False,
-                                                 verbose=False, workers=0, **head)
+                                                 verbose=False, workers=0, **shipped_head(variant))
 
 
 def val_metrics(box, source: str) -> dict:

@@ -152,12 +152,18 @@ def main(argv=None) -> int:
         warmup_epochs=a.warmup_epochs, close_mosaic=max(1, a.epochs // 10) if a.mosaic > 0 else 0,
         patience=1000, scale=a.scale, degrees=0.0, mosaic=a.mosaic, mixup=0.0, fliplr=0.5,
         fraction=a.fraction, val=not a.no_val,
-        # yolov10: validate (and so pick best.pt) on the one-to-one head its ONNX export runs, not the
-        # one-to-many head + NMS ultralytics validates by default; both heads still train.
-        nms=False if variant == "yolov10" else None,
+        **shipped_head(variant),  # per-epoch val (and so best.pt) on the head the export ships
         **common,
     )
     return 0
+
+
+def shipped_head(variant: str) -> dict:
+    """ultralytics val / predict arguments that select the head the ONNX export ships. YOLOv10 trains a
+    one-to-many head (needs NMS) and a one-to-one head (NMS-free); the export (nms=False) ships the
+    second, but ultralytics validates and predicts with the first unless told nms=False. Both heads
+    train either way."""
+    return {"nms": False} if variant == "yolov10" else {}
 
 
 def patch_centre_loss(gain: float, min_px: float = 0.0) -> None:
