@@ -438,9 +438,9 @@ def render_ball(rng, img, cx, cy, d, streak_len=0.0, streak_ang=0.0, light=None,
     return (cx - r, cy - r, cx + r, cy + r)
 
 
-def sample_ball_diameter(rng, s, d_min=3.0):
-    # One uniform draw whatever d_min is, so a dataset made with the default keeps its images.
-    return float(math.exp(rng.uniform(math.log(d_min), math.log(40.0)))) * s
+def sample_ball_diameter(rng, s, d_min=3.0, d_max=40.0):
+    # One uniform draw whatever the range is, so a dataset made with the defaults keeps its images.
+    return float(math.exp(rng.uniform(math.log(d_min), math.log(d_max)))) * s
 
 
 # --------------------------------------------------------------------------- club
@@ -614,7 +614,7 @@ def finish(rng, img, s):
 
 # --------------------------------------------------------------------------- scene
 def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box=DEFAULT_STREAK_BOX, bg_force=None,
-               ball_d_min=3.0):
+               ball_d_min=3.0, ball_d_max=40.0):
     g = golden_cfg or {}
     if "size" in g:
         W, H = g["size"]
@@ -637,7 +637,7 @@ def make_scene(rng, golden_cfg=None, streak_rate=DEFAULT_STREAK_RATE, streak_box
     balls = []
     for i in range(nballs):
         d = g.get("ball_d640", None)
-        d = d * s if d is not None else sample_ball_diameter(rng, s, ball_d_min)
+        d = d * s if d is not None else sample_ball_diameter(rng, s, ball_d_min, ball_d_max)
         margin = d if golden_cfg else -d * 0.3
         on_ground = (ground < H - d * 2) and (rng.random() < 0.65 or g.get("ball_ground", False))
         if "ball_xy" in g:
@@ -761,6 +761,9 @@ def main(argv=None):
     ap.add_argument("--ball-min-d640", type=float, default=3.0,
                     help="smallest ball diameter (px at 640 on the long side; log-uniform up to 40): a set of "
                          "mid and large balls, whose long streaks the default mix of mostly small balls seldom draws")
+    ap.add_argument("--ball-max-d640", type=float, default=40.0,
+                    help="largest ball diameter (px at 640): with --flight-share 1 a set of small, faint sky "
+                         "streaks like golden_03's, which a fine-tune on long streaks loses first")
     a = ap.parse_args(argv)
     out: Path = a.out
     t0 = time.perf_counter()
@@ -801,7 +804,7 @@ def main(argv=None):
             if rng.random() < a.flight_share:
                 bg_force = 0.95 if rng.random() < 0.6 else 0.1  # make_background: sky only / outdoor
         u8, labels, meta = make_scene(rng, streak_rate=a.streak_rate, streak_box=a.streak_box, bg_force=bg_force,
-                                      ball_d_min=a.ball_min_d640)
+                                      ball_d_min=a.ball_min_d640, ball_d_max=a.ball_max_d640)
         q = a.quality or int(rng.integers(70, 96))
         name = f"{a.split}_{i:06d}"
         cv2.imwrite(str(idir / f"{name}.jpg"), cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
@@ -817,6 +820,7 @@ def main(argv=None):
     dmeta.setdefault("splits", {})[a.split] = {"n": a.n, "seed": a.seed, "split_code": SPLIT_CODE[a.split],
                                                "offset": a.offset, "streak_rate": a.streak_rate, "streak_box": a.streak_box,
                                                "flight_share": a.flight_share, "ball_min_d640": a.ball_min_d640,
+                                               "ball_max_d640": a.ball_max_d640,
                                                "boxes": {"golf_ball": counts[0], "club_head": counts[1]},
                                                "seconds": round(dt, 1)}
     meta_p.write_text(json.dumps(dmeta, indent=2) + "\n")
