@@ -97,7 +97,7 @@ impl FrameReport {
         self.ball.as_ref().is_none_or(|(_, _, v)| v.passed()) && self.head.as_ref().is_none_or(Verdict::passed)
     }
 
-    /// One line for people: `golden_03.jpg: ball 10 px streak 20: MISS none found  head: ok IoU 0.78 (score 0.20)`.
+    /// One line for people: `golden_03.jpg: ball 10 px streak 20: MISS none found  head: ok IoU 0.78 (score 0.203)`.
     pub fn line(&self) -> String {
         let mut line = format!("{}:", self.file);
         if let Some((diameter, streak, v)) = &self.ball {
@@ -115,7 +115,7 @@ fn describe(v: &Verdict, measure: impl Fn(f32) -> String) -> String {
     match v {
         Verdict::NoneFound => "MISS none found".to_string(),
         Verdict::Best { measure: m, score, pass } => {
-            format!("{} {} (score {score:.2})", if *pass { "ok" } else { "MISS" }, measure(*m))
+            format!("{} {} (score {score:.3})", if *pass { "ok" } else { "MISS" }, measure(*m))
         }
     }
 }
