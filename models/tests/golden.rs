@@ -3,12 +3,12 @@
 //! within 3 px of the true centre and the best-scoring club head overlaps the true box with
 //! IoU >= 0.5, at the variant's calibrated thresholds (what the server uses).
 //!
-//! yolov11 meets the whole bar. yolov10 meets it for every club head and for five of the six balls:
-//! golden_05's ball (a 112 px streak whose box centre is 4.6 px off) is still missed, so issue #3
-//! stays open; models/README.md "What remains" says what is next. When yolov10 finds it, its ball
-//! check joins the first test. (golden_03's faint streak, scored 0.14, passes since the thirteenth
-//! session calibrated yolov10's thresholds on the one-to-one head its model.onnx runs: 0.113, not the
-//! 0.158 read from the one-to-many head ultralytics validates by default.)
+//! Both variants meet the whole bar. yolov10 met it for five of six balls until the fourteenth
+//! session's fine-tune (models/README.md "Training"): golden_05's ball, a 112 px streak whose box
+//! centre the earlier weights put 4.6 px off, is now 2.4 px off, and golden_03's faint sky streak
+//! scores 0.119 over the calibrated 0.077. golden_05 stays a draw from a wide spread on long streaks
+//! (`train/streak_eval.py`: about a third of >= 80 px streaks come within 3 px), which is why the bar
+//! is held here and the spread is measured there.
 
 use models::{golden, ModelRegistry, SessionOptions, Thresholds};
 
@@ -24,33 +24,17 @@ fn reports(variant: &str) -> Vec<golden::FrameReport> {
     reports
 }
 
+fn assert_whole_bar(variant: &str) {
+    let misses: Vec<String> = reports(variant).iter().filter(|r| !r.passed()).map(|r| r.line()).collect();
+    assert!(misses.is_empty(), "{variant} missed golden frames:\n{}", misses.join("\n"));
+}
+
 #[test]
 fn yolov11_finds_ball_and_club_head_on_every_golden_frame() {
-    let misses: Vec<String> = reports("yolov11").iter().filter(|r| !r.passed()).map(|r| r.line()).collect();
-    assert!(misses.is_empty(), "yolov11 missed golden frames:\n{}", misses.join("\n"));
+    assert_whole_bar("yolov11");
 }
 
 #[test]
-fn yolov10_finds_the_club_head_on_every_golden_frame() {
-    let misses: Vec<String> = reports("yolov10")
-        .iter()
-        .filter(|r| !r.head.as_ref().is_some_and(golden::Verdict::passed))
-        .map(|r| r.line())
-        .collect();
-    assert!(misses.is_empty(), "yolov10 missed golden club heads:\n{}", misses.join("\n"));
-}
-
-/// The one golden ball yolov10 still misses (see the module note).
-const YOLOV10_OPEN_BALL: &str = "golden_05.jpg";
-
-#[test]
-fn yolov10_finds_the_ball_on_every_golden_frame_but_the_longest_streak() {
-    let reports = reports("yolov10");
-    let misses: Vec<String> = reports
-        .iter()
-        .filter(|r| r.file != YOLOV10_OPEN_BALL && !r.ball.as_ref().is_some_and(|(_, _, v)| v.passed()))
-        .map(|r| r.line())
-        .collect();
-    assert!(misses.is_empty(), "yolov10 missed golden balls:\n{}", misses.join("\n"));
-    assert!(reports.iter().any(|r| r.file == YOLOV10_OPEN_BALL), "{YOLOV10_OPEN_BALL} is still a golden frame");
+fn yolov10_finds_ball_and_club_head_on_every_golden_frame() {
+    assert_whole_bar("yolov10");
 }
