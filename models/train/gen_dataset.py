@@ -759,7 +759,7 @@ def main(argv=None):
                     help="share of frames forced to a ball-flight background (60 %% sky only, 40 %% outdoor with "
                          "sky): more airborne, streaked, low-contrast balls than the default mix's ~12 %% sky")
     ap.add_argument("--ball-min-d640", type=float, default=3.0,
-                    help="smallest ball diameter (px at 640 on the long side; log-uniform up to 40): a set of "
+                    help="smallest ball diameter (px at 640 on the long side; log-uniform up to --ball-max-d640): a set of "
                          "mid and large balls, whose long streaks the default mix of mostly small balls seldom draws")
     ap.add_argument("--ball-max-d640", type=float, default=40.0,
                     help="largest ball diameter (px at 640): with --flight-share 1 a set of small, faint sky "
