@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     metrics = {"source": "not validated"}
     if not a.skip_val:
         m = validate(pt, data_yaml, variant)
-        head = " (one-to-one head, nms=False, as exported)" if variant == "yolov10" else ""
+        head = " (one-to-one head, nms=False, as exported)" if shipped_head(variant) else ""
         metrics = val_metrics(m.box, f"ultralytics val of {pt.name}{head} on the val split of {short(data_yaml)} "
                                      "at imgsz 640")
         calib_box, calib_source = m.box, f"the val split of {short(data_yaml)}"

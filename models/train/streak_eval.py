@@ -7,7 +7,7 @@ an exported model.onnx, which ultralytics runs through onnxruntime) sees every i
 on the same 640x640 letterbox the Rust pipeline uses. For every labelled ball it takes the
 best-scoring predicted ball whose centre lies within half the label box's long side (at least 6 px)
 and counts a hit when that prediction is within --max-dist px at a score of at least each
---thresholds value (default 0.10 and 0.113, the shipped yolov10's calibrated ball threshold; yolov11's
+--thresholds value (default 0.10 and 0.077, the shipped yolov10's calibrated ball threshold; yolov11's
 is 0.151, see each manifest.json). A yolov10 .pt is run on its one-to-one head (nms=False), the one its
 model.onnx export runs; ultralytics' default would be the one-to-many head with NMS.
 Balls are binned by the label box's long side at 640 scale, which on a streaked
@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--data", required=True, help="dataset dir with images/val and labels/val")
     ap.add_argument("--split", default="val")
     ap.add_argument("--max-dist", type=float, default=3.0)
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.10, 0.113])
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.10, 0.077])
     a = ap.parse_args()
 
     import cv2
@@ -40,13 +40,14 @@ def main() -> int:
     import torch
     from onnx_check import letterbox_canvas  # the Rust pipeline's letterbox, as onnx_check mirrors it
     from ultralytics import YOLO
+    from train import shipped_head, variant_of_yaml
 
     torch.set_num_threads(1)
     images = sorted(glob.glob(os.path.join(a.data, "images", a.split, "*.jpg")))
     for weights in a.weights:
         model = YOLO(weights, task="detect")
-        two_heads = weights.endswith(".pt") and getattr(model.model.model[-1], "one2one_cv2", None) is not None
-        head = {"nms": False} if two_heads else {}
+        # A .pt names the yaml it was built from, and so its variant; an exported model.onnx runs one head.
+        head = shipped_head(variant_of_yaml(model.model.yaml.get("yaml_file", ""))) if weights.endswith(".pt") else {}
         rows = {key: [] for key in BINS + ["edge"]}  # per ball: (score, dist) of the match, or None
         for path in images:
             im = cv2.imread(path)

@@ -158,6 +158,11 @@ def main(argv=None) -> int:
     return 0
 
 
+def variant_of_yaml(yaml_file: str) -> str | None:
+    """The variant whose model yaml a checkpoint was built from (its `model.yaml["yaml_file"]`)."""
+    return next((v for v, y in VARIANTS.items() if Path(y).name == Path(yaml_file).name), None)
+
+
 def shipped_head(variant: str) -> dict:
     """ultralytics val / predict arguments that select the head the ONNX export ships. YOLOv10 trains a
     one-to-many head (needs NMS) and a one-to-one head (NMS-free); the export (nms=False) ships the
