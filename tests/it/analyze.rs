@@ -465,7 +465,7 @@ async fn single_image_is_detections_only_and_gets_a_preview() {
 async fn the_upload_flow_feeds_the_video_endpoint() {
     let app = app(&[]).await;
     let (frames, _) = render_swing(&SwingSpec::preset(640, 360, 60.0));
-    let mp4 = analyze::video::encode_mp4(&frames, 60.0).expect("encode");
+    let mp4 = clipkit::encode_mp4(&frames, 60.0).expect("encode");
     let ticket: Value = app
         .client
         .post(app.url("/runs/v1/uploads"))
@@ -599,7 +599,7 @@ async fn rendered_swings_are_measured_within_tolerance_of_their_ground_truth() {
         }
         if (w, fps) == (1280, 120.0) {
             // The same swing as an H.264 MP4 through the video endpoint: fps from the container.
-            let mp4 = analyze::video::encode_mp4(&frames, fps).expect("encode");
+            let mp4 = clipkit::encode_mp4(&frames, fps).expect("encode");
             let fields = [("ref_len_m", ref_len_m.as_str()), ("ref_len_px", "100"), ("model_variant", "yolov11")];
             let (status, body) = post_video(&app, mp4, &fields).await;
             assert_eq!(status, 200, "video: {body}");

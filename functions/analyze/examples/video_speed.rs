@@ -1,15 +1,16 @@
-//! Decode speed of `analyze::video`: encodes a 3 s, 120 fps, 1280x720 clip with `encode_mp4`
-//! (a panning textured background with per-frame sensor-like noise and a moving 10 px ball, so
-//! the stream has real motion and residuals), then times `decode_frames` over it, upright and with
-//! a 90° rotation matrix, and splits the cost between OpenH264's decoding and its YUV→RGB
-//! conversion (`write_rgb8`) on the same bitstream.
+//! Decode speed of `analyze::video`: encodes a 3 s, 120 fps, 1280x720 clip with
+//! `clipkit::encode_mp4` (a panning textured background with per-frame sensor-like noise and a
+//! moving 10 px ball, so the stream has real motion and residuals), then times `decode_frames`
+//! over it, upright and with a 90° rotation matrix, and splits the cost between OpenH264's
+//! decoding and its YUV→RGB conversion (`write_rgb8`) on the same bitstream.
 //!
 //! `cargo run --release -p analyze --example video_speed`
 
 use std::io::Cursor;
 use std::time::Instant;
 
-use analyze::video::{decode_frames, encode_mp4};
+use analyze::video::decode_frames;
+use clipkit::encode_mp4;
 use openh264::decoder::{Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
