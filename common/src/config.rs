@@ -132,9 +132,12 @@ pub struct AnalyzeSettings {
     pub max_zip_bytes: u64,
     /// ANALYZE_MAX_VIDEO_BYTES: largest video (default 80 MiB); larger is VIDEO_TOO_LARGE.
     pub max_video_bytes: u64,
-    /// ANALYZE_MAX_VIDEO_FRAMES: frames of a video analysed (default 300); the rest are skipped and
-    /// the result says so.
+    /// ANALYZE_MAX_VIDEO_FRAMES: frames of a video decoded (default 2400: 10 s at 240 fps); a
+    /// longer video is VIDEO_TOO_LONG, since its shot could be in the frames left out.
     pub max_video_frames: u64,
+    /// ANALYZE_MAX_DETECTOR_CALLS: detector calls one analysis may make (default 400): the launch
+    /// search's probes, the dense pass through launch and flight, and the native-resolution crops.
+    pub max_detector_calls: u64,
     /// INFERENCE_CONCURRENCY: analyses running at once (default: the number of cores).
     pub inference_concurrency: u64,
     /// INFERENCE_QUEUE_DEPTH: analyses allowed to wait for a slot (default 2 x concurrency); one
@@ -151,7 +154,8 @@ impl Default for AnalyzeSettings {
         AnalyzeSettings {
             max_zip_bytes: 50 * 1024 * 1024,
             max_video_bytes: 80 * 1024 * 1024,
-            max_video_frames: 300,
+            max_video_frames: 2400,
+            max_detector_calls: 400,
             inference_concurrency: cores,
             inference_queue_depth: 2 * cores,
             inference_queue_timeout_ms: 30_000,
@@ -195,6 +199,7 @@ pub const VARIABLES: &[&str] = &[
     "ANALYZE_MAX_ZIP_BYTES",
     "ANALYZE_MAX_VIDEO_BYTES",
     "ANALYZE_MAX_VIDEO_FRAMES",
+    "ANALYZE_MAX_DETECTOR_CALLS",
     "INFERENCE_CONCURRENCY",
     "INFERENCE_QUEUE_DEPTH",
     "INFERENCE_QUEUE_TIMEOUT_MS",
@@ -297,6 +302,7 @@ impl Config {
             max_zip_bytes: setting("ANALYZE_MAX_ZIP_BYTES", defaults.max_zip_bytes, 1),
             max_video_bytes: setting("ANALYZE_MAX_VIDEO_BYTES", defaults.max_video_bytes, 1),
             max_video_frames: setting("ANALYZE_MAX_VIDEO_FRAMES", defaults.max_video_frames, 2),
+            max_detector_calls: setting("ANALYZE_MAX_DETECTOR_CALLS", defaults.max_detector_calls, 1),
             inference_concurrency: concurrency,
             inference_queue_depth: setting("INFERENCE_QUEUE_DEPTH", 2 * concurrency, 0),
             inference_queue_timeout_ms: setting("INFERENCE_QUEUE_TIMEOUT_MS", defaults.inference_queue_timeout_ms, 0),

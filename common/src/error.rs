@@ -101,6 +101,8 @@ error_codes! {
     InvalidImage => ("INVALID_IMAGE", 400),
     /// The video is over ANALYZE_MAX_VIDEO_BYTES.
     VideoTooLarge => ("VIDEO_TOO_LARGE", 413),
+    /// The video has more frames than ANALYZE_MAX_VIDEO_FRAMES.
+    VideoTooLong => ("VIDEO_TOO_LONG", 413),
     /// The video is not an MP4 with an H.264 track that decodes.
     VideoDecodeFailed => ("VIDEO_DECODE_FAILED", 400),
     /// An analysis parameter (fps, ref lengths, smoothing window, calibration, ...) is out of range;

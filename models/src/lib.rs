@@ -103,6 +103,10 @@ pub trait Detector: Send + Sync {
     /// The weights variant.
     fn variant(&self) -> &str;
 
+    /// The side of the square input the detector letterboxes frames to, in pixels: frames this
+    /// many times larger lose small objects, and get native-resolution crops instead.
+    fn input_size(&self) -> u32;
+
     /// Detections in one frame, boxes in the frame's pixels.
     fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError>;
 

@@ -206,6 +206,10 @@ impl Detector for YoloDetector {
         &self.variant
     }
 
+    fn input_size(&self) -> u32 {
+        self.size
+    }
+
     fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError> {
         self.detect_timed(frame).map(|(d, _)| d)
     }

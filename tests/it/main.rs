@@ -8,4 +8,5 @@ mod flags;
 mod lambda_events;
 mod prune;
 mod s3;
+mod shot_search;
 mod store;

@@ -93,6 +93,19 @@ pub struct Params {
     pub frame_size: Option<(u32, u32)>,
 }
 
+impl Params {
+    /// What the analysis core needs, at the frame rate `fps` (a video's own rate may replace the
+    /// requested one).
+    pub fn analysis(&self, fps: f64) -> crate::flow::AnalysisParams {
+        crate::flow::AnalysisParams {
+            fps,
+            m_per_px: self.m_per_px,
+            smoothing_window: self.smoothing_window,
+            frame_size: self.frame_size,
+        }
+    }
+}
+
 /// A parsed request: what the run records, and the parts that may have failed to parse.
 #[derive(Debug)]
 pub struct Parsed {

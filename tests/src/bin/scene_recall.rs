@@ -9,7 +9,7 @@
 //! [--dump DIR] [--pipeline]`: `--jpeg` runs the frames through JPEG quality 90 first (as a JPEG zip
 //! delivers them), `--verbose` prints every frame's match, `--dump` writes a few frames of each
 //! preset as PNG, raw and with the detections drawn, `--pipeline` scores the detections an analysis
-//! ends with (`analyze::job::run` on a PNG zip: the full-frame pass plus the native-resolution crops
+//! ends with (`analyze::flow::analyze` on a PNG zip: the full-frame pass plus the native-resolution crops
 //! around the ball's track, and its early stop: frames it did not analyse count as empty).
 
 use std::path::PathBuf;
@@ -248,26 +248,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The per-frame detections `analyze::job::run` ends with for these frames as a PNG zip.
+/// The per-frame detections `analyze::flow::analyze` ends with for these frames as a PNG zip: the
+/// dense window's (full-frame pass plus native-resolution crops); frames outside it, which the
+/// pipeline never runs the detector on, come back empty.
 fn analyse(
     detector: &models::YoloDetector,
     frames: &[image::RgbImage],
     fps: f64,
 ) -> Result<Vec<Vec<Detection>>, Box<dyn std::error::Error>> {
     let zip = golfiq_tests::scene::frames_zip(frames, golfiq_tests::scene::ImageFormat::Png);
-    let params = analyze::request::Params {
-        fps,
-        ref_len_m: 1.0,
-        ref_len_px: 100.0,
-        smoothing_window: 3,
-        calibration: None,
-        m_per_px: 0.01,
-        include_detections: true,
-        frame_size: None,
-    };
+    let params = analyze::flow::AnalysisParams { fps, m_per_px: 0.01, smoothing_window: 3, frame_size: None };
     // Noisy 720p PNG zips pass the server's 50 MiB default; the limit is not what is measured.
     let limits = analyze::frames::ZipLimits { max_zip_bytes: usize::MAX, ..analyze::frames::ZipLimits::default() };
-    let outcome = analyze::job::run(detector, analyze::job::Source::Zip(&zip), &params, &limits)
+    let zip = analyze::frames::ZipFrames::open(&zip, &limits).map_err(|e| e.to_string())?;
+    let mut source = analyze::source::ZipSource(zip);
+    let budget = analyze::flow::Limits { max_detector_calls: usize::MAX };
+    let analysis = analyze::flow::analyze(detector, &mut source, &params, &budget)
         .map_err(|e| format!("{}: {}", e.code.as_str(), e.message))?;
-    Ok(outcome.detections)
+    let mut out = vec![Vec::new(); frames.len()];
+    for (i, dets) in analysis.frames.into_iter().zip(analysis.detections) {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = dets;
+        }
+    }
+    Ok(out)
 }

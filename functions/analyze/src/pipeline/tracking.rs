@@ -5,9 +5,11 @@
 //! grows with the ball's speed and with the frames since the last accepted point, so a fast ball or
 //! a short dropout is followed while a stray white blob off the path is rejected. A track ends after
 //! more than [`MAX_GAP`] missing frames. A ball at rest on the tee and the same ball in flight are two
-//! tracks (the jump at impact is outside any gate), and the kept track is the longest one that
-//! moves, net, at least [`Gate::moving_px`] and [`Gate::moving_px_per_frame`] over its span (a
-//! static white marking or a slowly drifting stray never wins over a flight), else the longest. Gaps of up to
+//! tracks (the jump at impact is outside any gate), and the kept track is, among those that
+//! move, net, at least [`Gate::moving_px`] and [`Gate::moving_px_per_frame`] over its span, the one
+//! with the most points that moved from the point before (a static white marking, a slowly
+//! drifting stray or a stray that jumped once between two false blobs never wins over a flight),
+//! else the longest. Gaps of up to
 //! [`MAX_GAP`] frames are filled linearly and marked interpolated.
 //! Club: the best-scored club head per frame, sticky (near the previous one) when several compete.
 
@@ -69,7 +71,8 @@ impl Default for Gate {
     }
 }
 
-fn point(frame: usize, d: &Detection) -> TrackPoint {
+/// A detection in frame `frame` as a track point.
+pub(crate) fn point(frame: usize, d: &Detection) -> TrackPoint {
     let (x, y) = d.bbox.center();
     TrackPoint {
         frame,
@@ -182,10 +185,21 @@ pub fn track_ball(frames: &[Vec<Detection>], gate: &Gate) -> Vec<TrackPoint> {
         }
         _ => false,
     };
+    // Among moving tracks, the one with the most points that moved from the point before (at the
+    // moving rate, and past a resting ball's jitter): a flight moves at every point, while a stray that jumped once between two
+    // false blobs and then sat for dozens of frames (a "ball" in the trees) moves at one.
+    let moving_points = |t: &Vec<TrackPoint>| {
+        t.windows(2)
+            .filter(|w| {
+                let frames = (w[1].frame - w[0].frame) as f64;
+                dist(w[0].x, w[0].y, w[1].x, w[1].y) >= gate.moving_px_per_frame.max(2.0) * frames
+            })
+            .count()
+    };
     let best = tracks
         .iter()
         .filter(|t| t.len() >= 3 && moves(t))
-        .max_by_key(|t| (t.len(), span(t)))
+        .max_by_key(|t| (moving_points(t), t.len(), span(t)))
         .or_else(|| tracks.iter().max_by_key(|t| (t.len(), span(t))));
     best.map(|t| fill_gaps(t)).unwrap_or_default()
 }
@@ -351,5 +365,33 @@ mod tests {
         assert!(track.iter().all(|p| (p.x - 600.0).abs() < 1e-6));
         let single: Vec<Vec<Detection>> = (0..4).map(|i| vec![head(100.0 + 15.0 * i as f32, 300.0, 0.7)]).collect();
         assert!((track_club(&single)[3].x - 145.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_flight_beats_a_longer_stray_that_jumped_once_between_two_false_blobs() {
+        // Seen on a rendered 720p clip: a false "ball" in the trees at (59, 29) for two frames,
+        // then another at (122, 39) for the rest of the window, linked into one 38-point track
+        // that moves 64 px net; the real flight has 27 points, 37 px a frame.
+        let ball = |x: f64, y: f64| Detection {
+            class: Class::GolfBall,
+            score: 0.3,
+            bbox: models::BBox::from_center(x as f32, y as f32, 20.0, 20.0),
+        };
+        let frames: Vec<Vec<Detection>> = (0..54)
+            .map(|i| {
+                let mut d = Vec::new();
+                match i {
+                    15 | 16 => d.push(ball(59.0, 29.0)),
+                    21.. => d.push(ball(122.0, 39.0)),
+                    _ => {}
+                }
+                if (12..39).contains(&i) {
+                    d.push(ball(294.0 + 37.0 * f64::from(i - 12), 561.0 - 10.0 * f64::from(i - 12)));
+                }
+                d
+            })
+            .collect();
+        let track = track_ball(&frames, &Gate::default());
+        assert_eq!((track.first().map(|p| p.frame), track.len()), (Some(12), 27), "{track:?}");
     }
 }

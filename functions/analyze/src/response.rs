@@ -1,0 +1,154 @@
+//! The shape of an analysis on the wire: the summary stored on a succeeded run, and each
+//! endpoint's response body (the frames/video endpoints return the summary with the run's
+//! facts; the range app gets its flat shape). Both carry `shot`, the verdict on whether the clip
+//! held a measurable shot.
+
+use common::runs::{RunId, Timings};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::flow::Analysis;
+use crate::request::Endpoint;
+use crate::run::Outcome;
+use crate::variant::VariantChoice;
+use crate::video::VideoInfo;
+
+/// What a video analysis read from the container and how much of it it decoded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoSummary {
+    /// Frame rate used.
+    pub fps: f64,
+    /// `container` or `fps_fallback`.
+    pub fps_source: &'static str,
+    /// Frames in the video track.
+    pub frames_total: u64,
+    /// Frames decoded (the rest, after the flight, never were).
+    pub frames_decoded: u64,
+    /// Frames run through the detector (each once, crops aside).
+    pub frames_analyzed: u64,
+    /// Frames never decoded: after the ball flight was over.
+    pub frames_skipped: u64,
+    /// The codec.
+    pub codec: String,
+    /// Width after rotation.
+    pub width: u32,
+    /// Height after rotation.
+    pub height: u32,
+}
+
+impl VideoSummary {
+    /// The summary of a video `info` analysed at `fps` as `analysis`.
+    pub fn new(info: &VideoInfo, fps: f64, fps_source: &'static str, analysis: &Analysis) -> VideoSummary {
+        let furthest = analysis.scan.dense_window.map_or(analysis.scan.frames_read, |[_, last]| last + 1);
+        let decoded = furthest.max(analysis.scan.frames_read.min(info.frame_count as usize)) as u64;
+        VideoSummary {
+            fps,
+            fps_source,
+            frames_total: info.frame_count,
+            frames_decoded: decoded.min(info.frame_count),
+            frames_analyzed: analysis.scan.detector_calls.saturating_sub(analysis.native_crops) as u64,
+            frames_skipped: info.frame_count.saturating_sub(decoded),
+            codec: info.codec.clone(),
+            width: if analysis.width > 0 { analysis.width } else { info.width },
+            height: if analysis.height > 0 { analysis.height } else { info.height },
+        }
+    }
+}
+
+/// The `shot` object: `{detected, reason}` (null for a single image, which has no motion).
+fn shot(a: &Analysis) -> Value {
+    a.metrics.as_ref().map_or(Value::Null, |m| json!(m.shot))
+}
+
+/// The metrics summary stored on the run.
+pub fn summary(o: &Outcome) -> Value {
+    let a = &o.analysis;
+    let mut v = json!({
+        "frame_count": a.scan.frames_total,
+        "fps": o.fps,
+        "width": a.width,
+        "height": a.height,
+        "shot": shot(a),
+        "metrics": a.metrics,
+        "quality": a.quality,
+        "preview_frame": a.preview_frame,
+        "detections_per_class": per_class(a),
+        "stopped_after_flight": a.stopped_after_flight,
+        "native_crops": a.native_crops,
+        "scan": a.scan,
+    });
+    if let Some(video) = &o.video {
+        v["video"] = json!(video);
+    }
+    if a.metrics.is_none() {
+        // A single image: its detections are the result.
+        v["detections"] = json!(a.detections.first());
+    }
+    v
+}
+
+fn per_class(a: &Analysis) -> Value {
+    let count = |c: models::Class| a.detections.iter().flatten().filter(|d| d.class == c).count();
+    json!({"golf_ball": count(models::Class::GolfBall), "club_head": count(models::Class::ClubHead)})
+}
+
+/// The response body of `endpoint` for run `id`.
+pub fn body(
+    endpoint: Endpoint,
+    id: RunId,
+    choice: VariantChoice,
+    o: &Outcome,
+    summary: Value,
+    params: &Value,
+) -> Value {
+    let a = &o.analysis;
+    if endpoint == Endpoint::Range {
+        let m = a.metrics.as_ref();
+        let q = &a.quality;
+        return json!({
+            "run_id": id,
+            "shot": shot(a),
+            "ball_speed_mps": m.and_then(|m| m.ball_speed_mps),
+            "ball_speed_mph": m.and_then(|m| m.ball_speed_mph),
+            "club_speed_mps": m.and_then(|m| m.club_speed_mps),
+            "club_speed_mph": m.and_then(|m| m.club_speed_mph),
+            "carry_m": m.and_then(|m| m.carry_m),
+            "launch_deg": m.and_then(|m| m.launch_deg),
+            "side_deg": m.and_then(|m| m.side_angle_deg),
+            "impact_frame": m.and_then(|m| m.impact_frame),
+            "confidence": m.map(|m| m.confidence),
+            "quality": {
+                "score": q.score,
+                "level": q.level,
+                // The range app knows these three reasons; blur is reported on the run record.
+                "reasons": q.reasons.iter().filter(|r| **r != "blur_high").collect::<Vec<_>>(),
+            },
+            "mission_id": params.get("mission_id"),
+            "model_variant": choice.variant,
+            "override_source": choice.source,
+            "frame_count": a.scan.frames_total,
+        });
+    }
+    let mut body = json!({
+        "run_id": id,
+        "status": "succeeded",
+        "kind": endpoint.kind(),
+        "source_type": endpoint.source_type(),
+        "model_variant": choice.variant,
+        "override_source": choice.source,
+        "inference_timing": a.timing,
+        "timings": Timings::from(&a.timing),
+        "preview_url": a.preview_png.as_ref().map(|_| format!("/runs/v1/{id}/preview.png")),
+    });
+    if let (Value::Object(b), Value::Object(s)) = (&mut body, summary) {
+        b.extend(s);
+    }
+    if let Value::Object(b) = &mut body {
+        if a.metrics.is_some() && o.include_detections {
+            // Each entry is one frame's detections; `detection_frames` names the frames.
+            b.insert("detections".into(), json!(a.detections));
+            b.insert("detection_frames".into(), json!(a.frames));
+        }
+    }
+    body
+}
