@@ -1,8 +1,12 @@
 //! Writes the analyze benchmark's clip: a rendered swing (`golfiq_tests::scene`, the 1280x720
 //! 120 fps preset with seed 7) as a 1280x720, 120 fps, 360-frame (3 s) H.264 MP4, made with
-//! `analyze::video::encode_mp4`. The swing is the preset's (impact 0.1 s in); the frames after the
-//! ball has left the picture show the follow-through and the empty tee. Deterministic: the same
-//! bytes every time.
+//! `clipkit::encode_mp4` (an IDR every 120 frames). The swing is the preset's (impact 0.1 s in);
+//! the frames after the ball has left the picture show the follow-through and the empty tee.
+//! Deterministic: the same bytes every time.
+//!
+//! `make_clip OUT.mp4 --phone SECONDS IMPACT_S [--from-frame K]` writes a phone-shaped clip instead
+//! (`SwingSpec::phone`: a whole swing, the shot IMPACT_S into a SECONDS-long clip), from frame K on
+//! (the same shot with its lead-in trimmed; frame numbers in the JSON are the full clip's).
 //!
 //! `make_clip OUT.mp4 [--frames N]` (default 360). Prints one JSON line on stdout: the path, its
 //! size, the frame count and rate, the impact frame and the reference length (the ball: metres and
@@ -37,7 +41,7 @@ const DEFAULT_FRAMES: usize = 360;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: make_clip OUT.mp4 [--frames N]\n       make_clip --time-stages CLIP.mp4 [--frames N] [--variant V] [--detect-frames K]"
+        "usage: make_clip OUT.mp4 [--frames N]\n       make_clip OUT.mp4 --phone SECONDS IMPACT_S [--from-frame K]\n       make_clip --time-stages CLIP.mp4 [--frames N] [--variant V] [--detect-frames K]"
     );
     ExitCode::from(2)
 }
@@ -141,8 +145,22 @@ fn main() -> ExitCode {
     let mut stages = false;
     let mut variant = String::from("yolov10");
     let mut detect_frames = 30;
+    let mut phone: Option<(f64, f64)> = None;
+    let mut from_frame = 0usize;
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--phone" => {
+                let secs = args.next().and_then(|v| v.parse::<f64>().ok());
+                let impact = args.next().and_then(|v| v.parse::<f64>().ok());
+                match (secs, impact) {
+                    (Some(s), Some(i)) if s > 0.0 && (0.0..s).contains(&i) => phone = Some((s, i)),
+                    _ => return usage(),
+                }
+            }
+            "--from-frame" => match args.next().and_then(|v| v.parse::<usize>().ok()) {
+                Some(k) => from_frame = k,
+                None => return usage(),
+            },
             "--frames" => match args.next().and_then(|v| v.parse::<usize>().ok()) {
                 Some(n) if n >= 2 => frames = n,
                 _ => return usage(),
@@ -167,16 +185,25 @@ fn main() -> ExitCode {
 
     let mut spec = SwingSpec::preset(WIDTH, HEIGHT, FPS);
     let swing_frames = spec.frames;
-    if frames < spec.impact_frame + 2 {
+    if let Some((secs, impact_s)) = phone {
+        spec = SwingSpec::phone(WIDTH, HEIGHT, FPS, secs, impact_s);
+    } else if frames < spec.impact_frame + 2 {
         eprintln!("make_clip: {frames} frames would cut the swing before impact (frame {})", spec.impact_frame);
         return ExitCode::from(2);
+    } else {
+        spec.frames = frames;
     }
-    spec.frames = frames;
+    if from_frame + 2 > spec.frames {
+        eprintln!("make_clip: --from-frame {from_frame} leaves fewer than 2 of {} frames", spec.frames);
+        return ExitCode::from(2);
+    }
+    let frames = spec.frames - from_frame;
     let started = Instant::now();
-    let (images, _truth) = render_swing(&spec);
+    let (mut images, truth) = render_swing(&spec);
+    images.drain(..from_frame);
     let render_s = started.elapsed().as_secs_f64();
     let encoded = Instant::now();
-    let mp4 = match analyze::video::encode_mp4(&images, FPS) {
+    let mp4 = match clipkit::encode_mp4(&images, FPS) {
         Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("make_clip: encoding failed: {e}");
@@ -206,6 +233,9 @@ fn main() -> ExitCode {
             "frames": frames,
             "swing_frames": swing_frames,
             "impact_frame": spec.impact_frame,
+            "from_frame": from_frame,
+            "ball_speed_mps": truth.ball_speed_mps,
+            "launch_deg": truth.launch_deg,
             "ref_len_m": BALL_DIAMETER_M,
             "ref_len_px": spec.ball_diameter_px,
             "render_s": (render_s * 100.0).round() / 100.0,
