@@ -75,20 +75,7 @@ async fn post_frames(
 }
 
 async fn post_video(app: &TestApp, video: Vec<u8>, fields: &[(&str, &str)]) -> (u16, Value) {
-    let mut form = Form::new().part("video", Part::bytes(video).file_name("swing.mp4"));
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    let resp = app
-        .client
-        .post(app.url("/cv/analyze/video"))
-        .header("x-api-key", KEY)
-        .multipart(form)
-        .send()
-        .await
-        .expect("post video");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    golfiq_tests::post_video(app, KEY, video, fields).await
 }
 
 async fn get_run(app: &TestApp, id: &str) -> Value {

@@ -5,7 +5,6 @@
 
 use golfiq_tests::scene::{render_swing, Ball, Swing, SwingSpec, Truth};
 use golfiq_tests::{spawn_app, TestApp};
-use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 const KEY: &str = "shot-search-key";
@@ -19,21 +18,8 @@ async fn analyse(app: &TestApp, spec: &SwingSpec, variant: &str) -> (Value, Trut
     let (frames, truth) = render_swing(spec);
     let mp4 = clipkit::encode_mp4(&frames, spec.fps).expect("encodes");
     let ref_len_m = format!("{}", spec.m_per_px * 100.0);
-    let form = Form::new()
-        .part("video", Part::bytes(mp4).file_name("swing.mp4"))
-        .text("ref_len_m", ref_len_m)
-        .text("ref_len_px", "100")
-        .text("model_variant", variant.to_string());
-    let resp = app
-        .client
-        .post(app.url("/cv/analyze/video"))
-        .header("x-api-key", KEY)
-        .multipart(form)
-        .send()
-        .await
-        .expect("posts");
-    let status = resp.status().as_u16();
-    let body: Value = resp.json().await.expect("json");
+    let fields = [("ref_len_m", ref_len_m.as_str()), ("ref_len_px", "100"), ("model_variant", variant)];
+    let (status, body) = golfiq_tests::post_video(app, KEY, mp4, &fields).await;
     assert_eq!(status, 200, "{body}");
     (body, truth)
 }

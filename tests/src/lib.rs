@@ -56,6 +56,26 @@ impl Drop for TestApp {
     }
 }
 
+/// POSTs `video` as the `video` part of `/cv/analyze/video` with the text `fields` and the API key
+/// `key`: the status and the JSON body (null when the body is not JSON).
+pub async fn post_video(app: &TestApp, key: &str, video: Vec<u8>, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let mut form =
+        reqwest::multipart::Form::new().part("video", reqwest::multipart::Part::bytes(video).file_name("swing.mp4"));
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    let resp = app
+        .client
+        .post(app.url("/cv/analyze/video"))
+        .header("x-api-key", key)
+        .multipart(form)
+        .send()
+        .await
+        .expect("post video");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// The status (`ok`, `error`, `skipped`) of one named check in a /ready body.
 pub fn ready_check<'a>(ready: &'a serde_json::Value, name: &str) -> Option<&'a str> {
     ready["checks"].as_array()?.iter().find(|c| c["name"] == name)?["status"].as_str()
