@@ -40,7 +40,8 @@ pub enum NoShotReason {
     /// What was measured is not a golf shot from the ball at rest: outside [`BALL_SPEED_RANGE_MPS`]
     /// or [`LAUNCH_RANGE_DEG`], or a fitted path that misses where the ball sat.
     ImplausibleLaunch,
-    /// The analysis ran out of detector calls (`ANALYZE_MAX_DETECTOR_CALLS`) before it found a shot.
+    /// The analysis ran out of detector calls (`ANALYZE_MAX_DETECTOR_CALLS`) before it found a shot,
+    /// or gave up after balls vanished three times without a flight (`flow::MAX_FAILED_WINDOWS`).
     AnalysisLimit,
 }
 
