@@ -100,7 +100,15 @@ async fn assert_failed_run(app: &TestApp, case: &str, got: (u16, Value), status:
 
 #[tokio::test]
 async fn every_error_code_ends_its_run_failed_and_leaves_earlier_runs_untouched() {
-    let app = app(&[("ANALYZE_MAX_ZIP_BYTES", "3000000"), ("ANALYZE_MAX_VIDEO_BYTES", "200000")]).await;
+    let app = app(&[
+        ("ANALYZE_MAX_ZIP_BYTES", "3000000"),
+        ("ANALYZE_MAX_VIDEO_BYTES", "200000"),
+        ("ANALYZE_MAX_VIDEO_FRAMES", "10"),
+    ])
+    .await;
+    let twelve: Vec<image::RgbImage> =
+        (0..12u8).map(|i| image::RgbImage::from_pixel(64, 48, image::Rgb([20 * i, 90, 40]))).collect();
+    let too_long = clipkit::encode_mp4(&twelve, 30.0).expect("encodes");
     let earlier =
         seed_run(&app.state.runs, Utc::now(), RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
     let before = get_run(&app, &earlier.run_id.to_string()).await;
@@ -176,6 +184,8 @@ async fn every_error_code_ends_its_run_failed_and_leaves_earlier_runs_untouched(
             400,
             "INVALID_MODEL_VARIANT",
         ),
+        // 12 frames past ANALYZE_MAX_VIDEO_FRAMES=10: refused whole, not analysed in part.
+        ("video over the frame limit", post_video(&app, too_long, &[]).await, 413, "VIDEO_TOO_LONG"),
     ];
     let mut ids = Vec::new();
     for (case, got, status, code) in cases {
@@ -186,6 +196,9 @@ async fn every_error_code_ends_its_run_failed_and_leaves_earlier_runs_untouched(
     let fps_case = get_run(&app, &ids[11]).await;
     let msg = fps_case["error_message"].as_str().expect("message");
     assert!(msg.contains("fps") && msg.contains("smoothing_window"), "{msg}");
+    let long = get_run(&app, ids.last().expect("cases ran")).await;
+    let msg = long["error_message"].as_str().expect("message");
+    assert!(msg.contains("12 frames") && msg.contains("ANALYZE_MAX_VIDEO_FRAMES"), "names the limit: {msg}");
     let unknown = get_run(&app, &ids[12]).await;
     assert_eq!(
         (unknown["model_variant_selected"].as_str(), unknown["override_source"].as_str()),
