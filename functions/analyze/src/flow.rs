@@ -377,8 +377,8 @@ pub fn analyze(
                     }
                 }
             });
-            scan::watch(from, rx, &watch_config, budget - calls, |_, f| {
-                check_size(&mut first_size, f)?;
+            scan::watch(from, rx, &watch_config, budget - calls, |i, f| {
+                check_size(&mut first_size, i, f)?;
                 let (w, h) = (f.width as usize, f.height as usize);
                 let step = (w.max(h) / 320).max(1);
                 watch_quality.0 += mean_luma(&f.rgb, w, h, step);
@@ -531,14 +531,14 @@ fn size_mismatch(i: usize, got: (u32, u32), first: (u32, u32)) -> ApiError {
 }
 
 /// Every frame must have the first frame's size.
-fn check_size(first: &mut Option<(u32, u32)>, f: &DecodedFrame) -> Result<(), ApiError> {
+fn check_size(first: &mut Option<(u32, u32)>, index: usize, f: &DecodedFrame) -> Result<(), ApiError> {
     match *first {
         None => {
             *first = Some((f.width, f.height));
             Ok(())
         }
         Some(size) if size == (f.width, f.height) => Ok(()),
-        Some(size) => Err(size_mismatch(0, (f.width, f.height), size).with_cause(f.name.clone())),
+        Some(size) => Err(size_mismatch(index, (f.width, f.height), size).with_cause(f.name.clone())),
     }
 }
 

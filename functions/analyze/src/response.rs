@@ -22,7 +22,8 @@ pub struct VideoSummary {
     pub fps_source: &'static str,
     /// Frames in the video track.
     pub frames_total: u64,
-    /// Frames decoded (the rest, after the flight, never were).
+    /// Frames decoded: the clip up to the furthest frame read (the rest, after the flight, never
+    /// were).
     pub frames_decoded: u64,
     /// Frames run through the detector (each once, crops aside).
     pub frames_analyzed: u64,
@@ -39,8 +40,11 @@ pub struct VideoSummary {
 impl VideoSummary {
     /// The summary of a video `info` analysed at `fps` as `analysis`.
     pub fn new(info: &VideoInfo, fps: f64, fps_source: &'static str, analysis: &Analysis) -> VideoSummary {
-        let furthest = analysis.scan.dense_window.map_or(analysis.scan.frames_read, |[_, last]| last + 1);
-        let decoded = furthest.max(analysis.scan.frames_read.min(info.frame_count as usize)) as u64;
+        // Frames are decoded in order up to the furthest one read: the dense window's end when a
+        // launch was found (the watch stopped before it), else as far as the watch read.
+        let total = usize::try_from(info.frame_count).unwrap_or(usize::MAX);
+        let decoded =
+            analysis.scan.dense_window.map_or(analysis.scan.frames_read.min(total), |[_, last]| last + 1) as u64;
         VideoSummary {
             fps,
             fps_source,

@@ -1,5 +1,5 @@
-//! Where an analysis reads its frames: one abstraction over a single image, a zip of frames and a
-//! video, giving frames by index (ascending within one read) and re-readable, so the launch search
+//! Where an analysis reads its frames: one abstraction over a zip of frames and a video (a single
+//! image is one frame and needs none), giving frames by index (ascending within one read) and re-readable, so the launch search
 //! can stream through a clip once and the dense pass, the native-resolution crops and the preview
 //! can come back for the frames they need. Keeping a whole clip decoded would cost gigabytes
 //! (10 s of 240 fps 1080p is 15 GB of RGB); decoding a frame again costs milliseconds.
@@ -36,21 +36,6 @@ pub fn ingest_error(e: IngestError) -> ApiError {
 /// A video failure as the API error of its documented code.
 pub fn video_error(e: VideoError) -> ApiError {
     ApiError::new(e.code(), e.to_string())
-}
-
-/// One decoded image.
-#[derive(Debug)]
-pub struct ImageSource(pub DecodedFrame);
-
-impl FrameSource for ImageSource {
-    fn len(&self) -> usize {
-        1
-    }
-
-    fn frames(&mut self, indices: Vec<usize>) -> FrameIter<'_> {
-        let frame = &self.0;
-        Box::new(indices.into_iter().filter(|i| *i == 0).map(move |_| Ok(frame.clone())))
-    }
 }
 
 /// A zip of frames: every entry decodes on its own, so any index is one decode away.
