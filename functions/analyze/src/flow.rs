@@ -18,11 +18,13 @@ use models::{Class, Detection, Detector, Frame};
 use serde::Serialize;
 
 use crate::frames::{DecodedFrame, IngestError};
+use crate::pipeline::kinematics::split_rest;
 use crate::pipeline::launch_fit::FIT_POINTS;
 use crate::pipeline::quality::{assess, laplacian_variance, mean_luma, Quality};
 use crate::pipeline::shot::{
-    analyze_shot, resting_ball, NoShotReason, ShotMetrics, ShotParams, ShotVerdict, MIN_FLIGHT_POINTS,
+    analyze_shot, near_edge, resting_ball, NoShotReason, ShotMetrics, ShotParams, ShotVerdict, MIN_FLIGHT_POINTS,
 };
+use crate::pipeline::tracking::{track_ball, Gate, TrackPoint, MAX_GAP};
 use crate::refine;
 use crate::scan::{self, ScanEnd, WatchConfig};
 use crate::source::{ingest_error, FrameSource};
@@ -228,15 +230,18 @@ fn detect_stream(
 
 /// Whether these frames hold a ball that has moved: a track that left its start.
 fn has_moving_ball(frames: &[Vec<Detection>]) -> bool {
-    use crate::pipeline::kinematics::split_rest;
-    use crate::pipeline::tracking::{track_ball, Gate};
-    let track = track_ball(frames, &Gate::default());
-    let (_, flight) = split_rest(&track);
-    let detected: Vec<_> = flight.iter().filter(|p| !p.interpolated).collect();
+    let detected = detected_flight(frames);
     match (detected.first(), detected.last()) {
         (Some(a), Some(b)) if detected.len() >= 2 => (a.x - b.x).hypot(a.y - b.y) >= Gate::default().moving_px,
         _ => false,
     }
+}
+
+/// The detected (not interpolated) points of the ball track's flight in these frames.
+fn detected_flight(frames: &[Vec<Detection>]) -> Vec<TrackPoint> {
+    let track = track_ball(frames, &Gate::default());
+    let (_, flight) = split_rest(&track);
+    flight.iter().filter(|p| !p.interpolated).copied().collect()
 }
 
 /// Whether the shot is over in these frames: a ball flight has been tracked that moved and either
@@ -245,16 +250,11 @@ fn has_moving_ball(frames: &[Vec<Detection>]) -> bool {
 /// the tracker bridges. Nothing after that can change the metrics (launch comes from
 /// the flight's first points, club speed from the frames before impact), so the rest of the
 /// footage need not be decoded: most of a phone clip is follow-through and an empty sky.
-pub fn flight_is_over(frames: &[Vec<Detection>], (width, height): (u32, u32)) -> bool {
-    use crate::pipeline::kinematics::split_rest;
-    use crate::pipeline::tracking::{track_ball, Gate, MAX_GAP};
-    let track = track_ball(frames, &Gate::default());
-    let (_, flight) = split_rest(&track);
-    let detected: Vec<_> = flight.iter().filter(|p| !p.interpolated).collect();
+pub fn flight_is_over(frames: &[Vec<Detection>], size: (u32, u32)) -> bool {
+    let detected = detected_flight(frames);
     let (Some(a), Some(b)) = (detected.first(), detected.last()) else { return false };
     let moved = (a.x - b.x).hypot(a.y - b.y) >= Gate::default().moving_px;
-    let m = 1.5 * b.w.max(b.h).max(4.0);
-    let at_edge = b.x < m || b.y < m || b.x > f64::from(width) - m || b.y > f64::from(height) - m;
+    let at_edge = near_edge(b, size);
     let enough = detected.len() >= MIN_FLIGHT_POINTS || (detected.len() >= 2 && at_edge);
     // The launch fit uses the flight's first FIT_POINTS detections: two more (for a dropped
     // outlier or a trimmed false start) and nothing later can change the metrics.

@@ -327,7 +327,7 @@ fn flight_moved(flight: &[TrackPoint]) -> bool {
 }
 
 /// Whether a point lies within one and a half ball sizes of the frame's edge.
-fn near_edge(p: &TrackPoint, (w, h): (u32, u32)) -> bool {
+pub(crate) fn near_edge(p: &TrackPoint, (w, h): (u32, u32)) -> bool {
     let m = 1.5 * p.w.max(p.h).max(4.0);
     p.x < m || p.y < m || p.x > f64::from(w) - m || p.y > f64::from(h) - m
 }
