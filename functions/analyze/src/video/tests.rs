@@ -69,7 +69,10 @@ fn roundtrip_keeps_count_order_fps_and_pixels() {
             frame_count: 48,
             codec: "h264 (avc1)".to_string(),
             duration_s: Some(0.4),
-            rotation_deg: 0,
+            playback_fps: None,
+            orientation: Orientation::UPRIGHT,
+            fragmented: false,
+            frame_times_s: (0..48).map(|i| f64::from(i) / 120.0).collect(),
         }
     );
     let (_, frames) = decode_all(&bytes);
@@ -177,7 +180,7 @@ fn rotation_matrix_is_applied_like_ffmpeg_does() {
         ("rot_cw270.mp4", 270, (96, 160), (16, 144)),
     ] {
         let (info, frames) = decode_all(&fixture(name));
-        assert_eq!((info.rotation_deg, info.width, info.height), (deg, w, h), "{name}");
+        assert_eq!((info.orientation.rotation_deg(), info.width, info.height), (deg, w, h), "{name}");
         let f = &frames[0];
         assert_eq!((f.width, f.height), (w, h), "{name}");
         let at = |x: u32, y: u32| {
@@ -192,7 +195,7 @@ fn rotation_matrix_is_applied_like_ffmpeg_does() {
 }
 
 #[test]
-fn inputs_that_are_not_h264_mp4s_are_errors() {
+fn inputs_that_are_not_decodable_videos_are_errors() {
     let mut png = Vec::new();
     image::DynamicImage::ImageRgb8(disc_frame(8, 8, 4.0, 4.0, 2.0))
         .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
@@ -207,6 +210,7 @@ fn inputs_that_are_not_h264_mp4s_are_errors() {
         })
         .collect();
     let (_, clip) = clip_320x240(6, 30.0);
+    let vp9 = vp9_clip();
     let ftyp_only = clip[..32].to_vec();
     // clipkit writes the movie header last, so a cut-short upload has none.
     let truncated = clip[..clip.len() * 2 / 3].to_vec();
@@ -218,20 +222,25 @@ fn inputs_that_are_not_h264_mp4s_are_errors() {
         ("ftyp only", ftyp_only, |e| matches!(e, VideoError::Corrupt(_))),
         ("truncated", truncated, |e| matches!(e, VideoError::Corrupt(_))),
         ("audio only", fixture("audio_only.m4a"), |e| matches!(e, VideoError::NoVideoTrack)),
-        (
-            "hevc",
-            fixture("hevc_hvc1.mp4"),
-            |e| matches!(e, VideoError::UnsupportedCodec(m) if m == "HEVC/H.265 (hvc1)"),
-        ),
+        ("vp9", vp9, |e| matches!(e, VideoError::UnsupportedCodec(m) if m == "VP9 (vp09)")),
     ];
     for (name, bytes, expected) in cases {
         let err = probe(&bytes).expect_err(name);
         assert!(expected(&err), "{name}: {err:?}");
-        assert_eq!(err.code().as_str(), "VIDEO_DECODE_FAILED");
+        let code = if name == "vp9" { "VIDEO_UNSUPPORTED" } else { "VIDEO_DECODE_FAILED" };
+        assert_eq!(err.code().as_str(), code, "{name}");
         assert!(decode_frames(&bytes, None).is_err(), "{name}");
     }
-    let hevc = probe(&fixture("hevc_hvc1.mp4")).expect_err("hevc").to_string();
-    assert!(hevc.contains("HEVC") && hevc.contains("only H.264"), "{hevc}");
+    let vp9 = probe(&vp9_clip()).expect_err("vp9").to_string();
+    assert!(vp9.contains("VP9") && vp9.contains("H.264 (AVC) and HEVC"), "{vp9}");
+}
+
+/// A small H.264 clip whose sample entry claims VP9.
+fn vp9_clip() -> Vec<u8> {
+    let (_, mut clip) = clip_320x240(2, 30.0);
+    let at = clip.windows(4).rposition(|w| w == b"avc1").expect("an avc1 entry");
+    clip[at..at + 4].copy_from_slice(b"vp09");
+    clip
 }
 
 #[test]
@@ -247,7 +256,7 @@ fn broken_frame_data_ends_the_stream_with_an_error_after_the_good_frames() {
     let items: Vec<_> = frames.collect();
     assert_eq!(items.len(), 7);
     assert!(items[..6].iter().all(Result::is_ok));
-    assert!(matches!(&items[6], Err(VideoError::Corrupt(m)) if m.contains("frame data 7")), "{:?}", items[6]);
+    assert!(matches!(&items[6], Err(VideoError::Decode(m)) if m.contains("frame data 7")), "{:?}", items[6]);
 }
 
 #[test]
@@ -269,7 +278,7 @@ fn mangled_uploads_never_panic() {
         assert!(track.seek_start(bytes, 3).is_none_or(|start| start <= 3));
         for first in [0, 3] {
             let (_, mut frames) = decode_range(bytes, first, None).expect("demuxed once, demuxes again");
-            while let Ok(Some(_)) = frames.advance() {}
+            while let Some(Ok(_)) = frames.next() {}
         }
     };
     for cut in (0..clip.len()).step_by(97) {
@@ -414,4 +423,25 @@ fn decode_range_starts_at_a_later_idr_in_a_b_frame_stream() {
         got.extend(frames.map(|f| f.expect("decodes")));
         assert_eq!(got, full[first.min(48)..], "first {first}");
     }
+}
+
+#[test]
+fn fragmented_mp4_and_hevc_decode() {
+    // moof/traf/trun fragments after an empty moov.
+    let (info, frames) = decode_all(&fixture("fragmented.mp4"));
+    assert!(info.fragmented);
+    assert_eq!((info.frame_count, info.fps, frames.len()), (6, Some(30.0), 6));
+    for (i, f) in frames.iter().enumerate() {
+        let (x, y) = bright_centroid(f).expect("disc visible");
+        assert!((x - (20.0 + 10.0 * i as f64)).abs() < 1.0 && (y - 120.0).abs() < 1.0, "frame {i}: ({x}, {y})");
+    }
+    let bytes = fixture("fragmented.mp4");
+    let (_, full) = decode_all(&bytes);
+    let (_, from_3) = decode_range(&bytes, 3, None).expect("opens");
+    assert_eq!(from_3.collect::<Result<Vec<_>, _>>().expect("decodes"), full[3..]);
+    // HEVC tagged hvc1: three flat green frames.
+    let (info, frames) = decode_all(&fixture("hevc_hvc1.mp4"));
+    assert_eq!((info.codec.as_str(), info.width, info.height, frames.len()), ("hevc (hvc1)", 64, 64, 3));
+    let px = &frames[2].rgb[..3];
+    assert!(px[1] > 100 && px[0] < 40 && px[2] < 40, "green: {px:?}");
 }
