@@ -491,7 +491,7 @@ async fn the_upload_flow_feeds_the_video_endpoint() {
         .expect("analyze");
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
-    assert_eq!(body["video"]["fps_source"], "container", "{body}");
+    assert_eq!(body["video"]["fps_source"], "sample_timestamps", "{body}");
     assert_eq!(body["video"]["fps"], 60.0);
     assert_eq!(body["frame_count"].as_u64(), Some(frames.len() as u64));
     let missing = app

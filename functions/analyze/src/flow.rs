@@ -18,6 +18,7 @@ use models::{Class, Detection, Detector, Frame};
 use serde::Serialize;
 
 use crate::frames::{DecodedFrame, IngestError};
+use crate::pipeline::clock::Clock;
 use crate::pipeline::kinematics::split_rest;
 use crate::pipeline::launch_fit::FIT_POINTS;
 use crate::pipeline::quality::{assess, laplacian_variance, mean_luma, Quality};
@@ -47,10 +48,10 @@ pub const NO_FLIGHT_FRAMES: usize = 12;
 
 /// What the analysis needs besides frames and a detector. The request parser builds it; the core
 /// does not know the request.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisParams {
-    /// Frames per second of the footage.
-    pub fps: f64,
+    /// When each frame was captured: the sample timestamps of a video, else a constant rate.
+    pub clock: Clock,
     /// Metres per pixel.
     pub m_per_px: f64,
     /// Centred moving-average window of the tracks (1 = none).
@@ -266,7 +267,7 @@ pub fn flight_is_over(frames: &[Vec<Detection>], size: (u32, u32)) -> bool {
 /// the picture at launch, or flew too few frames): a verdict in itself, not a false alarm.
 fn ball_left_unseen(frames: &[Vec<Detection>], params: &AnalysisParams, size: (u32, u32)) -> bool {
     let p = ShotParams {
-        fps: params.fps,
+        clock: params.clock.clone(),
         m_per_px: params.m_per_px,
         smoothing_window: params.smoothing_window,
         frame_size: size,
@@ -351,7 +352,7 @@ pub fn analyze(
         return Err(ingest_error(IngestError::InsufficientFrames { found: n, needed: MIN_FRAMES }));
     }
     let budget = limits.max_detector_calls.max(1);
-    let watch_config = WatchConfig::for_fps(params.fps);
+    let watch_config = WatchConfig::for_fps(params.clock.fps());
     let mut calls = 0usize;
     let mut frames_read = 0usize;
     let mut detect_ms = 0.0;
@@ -402,7 +403,7 @@ pub fn analyze(
             ScanEnd::Launch { since, gone } => {
                 let start = since.saturating_sub(LEAD_FRAMES).max(from);
                 let size = first_size.unwrap_or((0, 0));
-                let dense = dense_pass(detector, source, (start, gone), params.fps, size, budget - calls)?;
+                let dense = dense_pass(detector, source, (start, gone), params.clock.fps(), size, budget - calls)?;
                 calls += dense.results.len();
                 frames_read += dense.results.len();
                 detect_ms += dense.results.iter().map(|r| r.detect_ms).sum::<f64>();
@@ -456,7 +457,7 @@ pub fn analyze(
         let (width, height) = first_size.unwrap_or((0, 0));
         let k = detections.len().max(1) as f64;
         let (qw, qh) = params.frame_size.unwrap_or((width, height));
-        let quality = assess(params.fps, qw, qh, watch_quality.0 / k, watch_quality.1 / k);
+        let quality = assess(params.clock.fps(), qw, qh, watch_quality.0 / k, watch_quality.1 / k);
         let preview = best_frame(&detections).map(|k| frames[k]);
         let preview_png = preview.and_then(|i| {
             let k = frames.iter().position(|f| *f == i)?;
@@ -488,7 +489,7 @@ pub fn analyze(
     let metrics = analyze_shot(
         &detections,
         &ShotParams {
-            fps: params.fps,
+            clock: params.clock.clone(),
             m_per_px: params.m_per_px,
             smoothing_window,
             frame_size: (width, height),
@@ -496,7 +497,7 @@ pub fn analyze(
         },
     );
     let (qw, qh) = params.frame_size.unwrap_or((width, height));
-    let quality = assess(params.fps, qw, qh, luma, sharpness);
+    let quality = assess(params.clock.fps(), qw, qh, luma, sharpness);
     let preview_frame = metrics
         .impact_frame
         .filter(|i| (start..start + detections.len()).contains(i))
@@ -734,7 +735,7 @@ mod tests {
     }
 
     fn params(fps: f64) -> AnalysisParams {
-        AnalysisParams { fps, m_per_px: M_PER_PX, smoothing_window: 3, frame_size: None }
+        AnalysisParams { clock: Clock::constant(fps), m_per_px: M_PER_PX, smoothing_window: 3, frame_size: None }
     }
 
     fn run(clip: &mut Drawn, budget: usize) -> (Analysis, usize) {

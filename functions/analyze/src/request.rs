@@ -94,11 +94,11 @@ pub struct Params {
 }
 
 impl Params {
-    /// What the analysis core needs, at the frame rate `fps` (a video's own rate may replace the
-    /// requested one).
-    pub fn analysis(&self, fps: f64) -> crate::flow::AnalysisParams {
+    /// What the analysis core needs, with frame times from `clock` (a video's own sample times
+    /// replace the requested rate).
+    pub fn analysis(&self, clock: crate::pipeline::clock::Clock) -> crate::flow::AnalysisParams {
         crate::flow::AnalysisParams {
-            fps,
+            clock,
             m_per_px: self.m_per_px,
             smoothing_window: self.smoothing_window,
             frame_size: self.frame_size,

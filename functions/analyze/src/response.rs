@@ -16,10 +16,16 @@ use crate::video::VideoInfo;
 /// What a video analysis read from the container and how much of it it decoded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoSummary {
-    /// Frame rate used.
+    /// Frame rate used: the capture rate (mean over the sample timestamps).
     pub fps: f64,
-    /// `container` or `fps_fallback`.
+    /// Where the frame times came from: `sample_timestamps` (each frame's own, so jitter is
+    /// measured) or `fps_fallback` (the track has no usable timing; the request's `fps`).
     pub fps_source: &'static str,
+    /// The rate a player shows when an edit list plays the clip slowed (iPhone slow motion);
+    /// null when it plays as captured. The analysis always runs at the capture rate.
+    pub playback_fps: Option<f64>,
+    /// Frame-to-frame intervals over the clip, ms: `{min, median, max}` (null with `fps_fallback`).
+    pub frame_interval_ms: Option<Value>,
     /// Frames in the video track.
     pub frames_total: u64,
     /// Frames decoded: the clip up to the furthest frame read (the rest, after the flight, never
@@ -29,12 +35,16 @@ pub struct VideoSummary {
     pub frames_analyzed: u64,
     /// Frames never decoded: after the ball flight was over.
     pub frames_skipped: u64,
-    /// The codec.
+    /// The codec, e.g. `hevc (hvc1)`.
     pub codec: String,
-    /// Width after rotation.
+    /// Width as analysed, upright (after the display matrix).
     pub width: u32,
-    /// Height after rotation.
+    /// Height as analysed, upright.
     pub height: u32,
+    /// The clockwise turn the display matrix applied: 0, 90, 180 or 270.
+    pub rotation_deg: u32,
+    /// Whether the display matrix mirrored the picture (applied before the turn).
+    pub mirrored: bool,
 }
 
 impl VideoSummary {
@@ -45,9 +55,20 @@ impl VideoSummary {
         let total = usize::try_from(info.frame_count).unwrap_or(usize::MAX);
         let decoded =
             analysis.scan.dense_window.map_or(analysis.scan.frames_read.min(total), |[_, last]| last + 1) as u64;
+        let mut intervals: Vec<f64> = info.frame_times_s.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
+        intervals.sort_by(f64::total_cmp);
+        let round = |v: f64| (v * 1000.0).round() / 1000.0;
+        let frame_interval_ms = match (fps_source, intervals.first(), intervals.last()) {
+            ("sample_timestamps", Some(&min), Some(&max)) => {
+                Some(json!({"min": round(min), "median": round(intervals[intervals.len() / 2]), "max": round(max)}))
+            }
+            _ => None,
+        };
         VideoSummary {
             fps,
             fps_source,
+            playback_fps: info.playback_fps,
+            frame_interval_ms,
             frames_total: info.frame_count,
             frames_decoded: decoded.min(info.frame_count),
             frames_analyzed: analysis.scan.detector_calls.saturating_sub(analysis.native_crops) as u64,
@@ -55,6 +76,8 @@ impl VideoSummary {
             codec: info.codec.clone(),
             width: if analysis.width > 0 { analysis.width } else { info.width },
             height: if analysis.height > 0 { analysis.height } else { info.height },
+            rotation_deg: info.orientation.rotation_deg(),
+            mirrored: info.orientation.mirrored(),
         }
     }
 }

@@ -18,6 +18,7 @@ use models::Detector;
 
 use crate::flow::{self, analyze_failed, Analysis, Limits};
 use crate::frames::{decode_image, ZipFrames};
+use crate::pipeline::clock::Clock;
 use crate::request::{Params, Parsed, Payload};
 use crate::response::{self, VideoSummary};
 use crate::source::{ingest_error, VideoSource, ZipSource};
@@ -228,7 +229,8 @@ pub fn analyze_payload(
         }
         Payload::Zip(bytes) => {
             let mut source = ZipSource(ZipFrames::open(&bytes, zip_limits).map_err(ingest_error)?);
-            Ok(outcome(flow::analyze(detector, &mut source, &params.analysis(params.fps), limits)?, params.fps, None))
+            let analysis = flow::analyze(detector, &mut source, &params.analysis(Clock::constant(params.fps)), limits)?;
+            Ok(outcome(analysis, params.fps, None))
         }
         Payload::VideoUpload(key) => Err(analyze_failed(format!("upload {key} reached the analysis unfetched"))),
         Payload::Video(bytes) => {
@@ -244,11 +246,16 @@ pub fn analyze_payload(
                     ),
                 ));
             }
-            let (fps, fps_source) = match info.fps {
-                Some(f) if f.is_finite() && f > 0.0 => (f, "container"),
-                _ => (params.fps, "fps_fallback"),
+            // Frame times are the sample timestamps (the capture rate, whatever an edit list plays
+            // it at); the requested rate only stands in when the track has no usable timing.
+            let (clock, fps_source) = match info.fps {
+                Some(f) if f.is_finite() && f > 0.0 => {
+                    (Clock::from_times(info.frame_times_s.clone(), f), "sample_timestamps")
+                }
+                _ => (Clock::constant(params.fps), "fps_fallback"),
             };
-            let analysis = flow::analyze(detector, &mut source, &params.analysis(fps), limits)?;
+            let fps = clock.fps();
+            let analysis = flow::analyze(detector, &mut source, &params.analysis(clock), limits)?;
             let video = VideoSummary::new(&info, fps, fps_source, &analysis);
             Ok(outcome(analysis, fps, Some(video)))
         }

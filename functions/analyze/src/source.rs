@@ -101,16 +101,32 @@ impl FrameSource for VideoSource<'_> {
             }
         }
         let Some((next, frames)) = self.live.as_mut() else { return Box::new(std::iter::empty()) };
+        // A frame the decoder read past (one it could not put out) is an error at its index, so
+        // every item still answers the index asked for.
+        let mut held: Option<(usize, DecodedFrame)> = None;
         Box::new(std::iter::from_fn(move || {
             let want = *wanted.peek()?;
             loop {
-                let frame = frames.next()?;
-                let index = *next;
-                *next += 1;
-                if index == want || frame.is_err() {
-                    wanted.next();
-                    return Some(frame.map_err(video_error));
+                let (index, frame) = match held.take() {
+                    Some(h) => h,
+                    None => match frames.next()? {
+                        Ok(frame) => (frames.last_index().unwrap_or(*next), frame),
+                        Err(e) => {
+                            wanted.next();
+                            return Some(Err(video_error(e)));
+                        }
+                    },
+                };
+                *next = index + 1;
+                if index < want {
+                    continue;
                 }
+                wanted.next();
+                if index == want {
+                    return Some(Ok(frame));
+                }
+                held = Some((index, frame));
+                return Some(Err(video_error(VideoError::Decode(format!("frame {want} did not decode")))));
             }
         }))
     }

@@ -24,6 +24,7 @@
 
 use std::time::Instant;
 
+use analyze::pipeline::clock::Clock;
 use analyze::pipeline::kinematics::{robust_velocity, FlightModel, Velocity, LAUNCH_WINDOW};
 use analyze::pipeline::launch_fit::{fit_launch, fit_launch_with, FIT_POINTS};
 use analyze::pipeline::tracking::TrackPoint;
@@ -221,13 +222,17 @@ fn fit_alone(spec: &SwingSpec, draws: usize, seed: u64) -> (usize, [Worst; 4]) {
             .collect();
         let tee = (path.tee.0 + noise.next(0.5), path.tee.1 + noise.next(0.5));
         let (s, a) = (spec.ball_speed_mps, spec.launch_deg);
-        worst[0].add(fit_launch(&pts, spec.fps, spec.m_per_px, Some(tee)).map(|f| err(f.velocity, s, a)));
-        worst[1].add(fit_launch_with(&pts, spec.fps, spec.m_per_px, Some(tee), &vacuum).map(|f| err(f.velocity, s, a)));
+        worst[0]
+            .add(fit_launch(&pts, &Clock::constant(spec.fps), spec.m_per_px, Some(tee)).map(|f| err(f.velocity, s, a)));
+        worst[1].add(
+            fit_launch_with(&pts, &Clock::constant(spec.fps), spec.m_per_px, Some(tee), &vacuum)
+                .map(|f| err(f.velocity, s, a)),
+        );
         // Given the true launch time: the free quadratic's best case.
         let launch = spec.impact_frame as f64;
         worst[2].add(free_quadratic(&pts, spec.fps, spec.m_per_px, launch).map(|v| err(v, s, a)));
         let window: Vec<TrackPoint> = pts.iter().take(LAUNCH_WINDOW).copied().collect();
-        worst[3].add(robust_velocity(&window, spec.fps, spec.m_per_px).map(|v| err(v, s, a)));
+        worst[3].add(robust_velocity(&window, &Clock::constant(spec.fps), spec.m_per_px).map(|v| err(v, s, a)));
     }
     (truth.len(), worst)
 }

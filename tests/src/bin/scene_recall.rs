@@ -257,7 +257,12 @@ fn analyse(
     fps: f64,
 ) -> Result<Vec<Vec<Detection>>, Box<dyn std::error::Error>> {
     let zip = golfiq_tests::scene::frames_zip(frames, golfiq_tests::scene::ImageFormat::Png);
-    let params = analyze::flow::AnalysisParams { fps, m_per_px: 0.01, smoothing_window: 3, frame_size: None };
+    let params = analyze::flow::AnalysisParams {
+        clock: analyze::pipeline::clock::Clock::constant(fps),
+        m_per_px: 0.01,
+        smoothing_window: 3,
+        frame_size: None,
+    };
     // Noisy 720p PNG zips pass the server's 50 MiB default; the limit is not what is measured.
     let limits = analyze::frames::ZipLimits { max_zip_bytes: usize::MAX, ..analyze::frames::ZipLimits::default() };
     let zip = analyze::frames::ZipFrames::open(&zip, &limits).map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::clock::Clock;
 use super::tracking::{dist, TrackPoint};
 
 /// m/s to mph.
@@ -161,18 +162,17 @@ impl Velocity {
     }
 }
 
-/// Velocity over `points` from 3-frame central differences, robust per axis.
-pub fn robust_velocity(points: &[TrackPoint], fps: f64, m_per_px: f64) -> Option<Velocity> {
-    if points.len() < 3 || fps.is_nan() || fps <= 0.0 {
+/// Velocity over `points` from 3-frame central differences (times from `clock`), robust per axis.
+pub fn robust_velocity(points: &[TrackPoint], clock: &Clock, m_per_px: f64) -> Option<Velocity> {
+    if points.len() < 3 || clock.fps().is_nan() || clock.fps() <= 0.0 {
         return None;
     }
     let (mut vxs, mut vys) = (Vec::new(), Vec::new());
     for w in points.windows(3) {
-        let frames = (w[2].frame - w[0].frame) as f64;
-        if frames <= 0.0 {
+        let dt = clock.between(w[0].frame, w[2].frame);
+        if dt.is_nan() || dt <= 0.0 {
             continue;
         }
-        let dt = frames / fps;
         vxs.push((w[2].x - w[0].x) * m_per_px / dt);
         vys.push(-(w[2].y - w[0].y) * m_per_px / dt);
     }
@@ -385,19 +385,19 @@ mod tests {
     fn velocity_launch_and_direction_from_a_known_track() {
         // 30 px/frame right, 10 px/frame up, at 120 fps and 5 mm/px: vx 18 m/s, vy 6 m/s.
         let track = pts(&(0..10).map(|i| (100.0 + 30.0 * i as f64, 500.0 - 10.0 * i as f64)).collect::<Vec<_>>());
-        let v = robust_velocity(&track, 120.0, 0.005).expect("velocity");
+        let v = robust_velocity(&track, &Clock::constant(120.0), 0.005).expect("velocity");
         assert!((v.vx - 18.0).abs() < 1e-9 && (v.vy - 6.0).abs() < 1e-9, "{v:?}");
         assert!((v.launch_deg() - (6.0f64 / 18.0).atan().to_degrees()).abs() < 1e-9);
         // The same shot filmed from the other side launches at the same angle.
         let mirrored = pts(&(0..10).map(|i| (900.0 - 30.0 * i as f64, 500.0 - 10.0 * i as f64)).collect::<Vec<_>>());
-        let m = robust_velocity(&mirrored, 120.0, 0.005).expect("velocity");
+        let m = robust_velocity(&mirrored, &Clock::constant(120.0), 0.005).expect("velocity");
         assert!((m.launch_deg() - v.launch_deg()).abs() < 1e-9);
         // One mis-detected frame barely moves the estimate.
         let mut noisy = track.clone();
         noisy[5].y += 60.0;
-        let n = robust_velocity(&noisy, 120.0, 0.005).expect("velocity");
+        let n = robust_velocity(&noisy, &Clock::constant(120.0), 0.005).expect("velocity");
         assert!((n.speed() - v.speed()).abs() / v.speed() < 0.05, "{n:?} vs {v:?}");
-        assert!(robust_velocity(&track[..2], 120.0, 0.005).is_none());
+        assert!(robust_velocity(&track[..2], &Clock::constant(120.0), 0.005).is_none());
     }
 
     #[test]

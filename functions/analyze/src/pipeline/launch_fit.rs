@@ -20,7 +20,7 @@
 //! Conventions: image x to the right, image y down; the returned velocity is in m/s with y up, and
 //! keeps the sign of x (a ball crossing the frame leftwards has `vx < 0`). A flight that travels
 //! leftwards is fitted mirrored, so backspin lift always points "up and back" against its travel.
-//! Time is `frame / fps`; a point's position is the ball's centre at that time (mid-exposure).
+//! Time is the frame's on the clip's [`Clock`] (its sample timestamps, else `frame / fps`); a point's position is the ball's centre at that time (mid-exposure).
 //!
 //! Launch time: with the teed ball's position known, the moment the fitted path passes closest to
 //! it (searched up to [`MAX_LAUNCH_BACK_FRAMES`] before the first point, clamped to that interval);
@@ -28,6 +28,7 @@
 //! on the tee in frames ≤ the impact frame and is in flight from the next frame on, the flight
 //! starting at the impact frame's timestamp (`tests/src/scene.rs` renders exactly that).
 
+use super::clock::Clock;
 use super::kinematics::{FlightModel, Velocity};
 use super::tracking::TrackPoint;
 
@@ -64,8 +65,8 @@ pub struct LaunchFit {
 }
 
 /// [`fit_launch_with`] under the default [`FlightModel`] (the one `carry_m` uses).
-pub fn fit_launch(points: &[TrackPoint], fps: f64, m_per_px: f64, tee: Option<(f64, f64)>) -> Option<LaunchFit> {
-    fit_launch_with(points, fps, m_per_px, tee, &FlightModel::default())
+pub fn fit_launch(points: &[TrackPoint], clock: &Clock, m_per_px: f64, tee: Option<(f64, f64)>) -> Option<LaunchFit> {
+    fit_launch_with(points, clock, m_per_px, tee, &FlightModel::default())
 }
 
 /// Fits the ballistic path of the first [`FIT_POINTS`] detected points of `points` (interpolated
@@ -74,16 +75,19 @@ pub fn fit_launch(points: &[TrackPoint], fps: f64, m_per_px: f64, tee: Option<(f
 /// how the launch time follows from it. `air` gives drag and lift; `FlightModel { cd: 0.0, cl: 0.0,
 /// .. }` fits gravity alone.
 ///
-/// `None` when fewer than 3 points remain, `fps` or `m_per_px` is not a positive number, a point is
+/// Each point's time is its frame's on `clock` (measured sample times where the clip has them).
+///
+/// `None` when fewer than 3 points remain, the clock's rate or `m_per_px` is not a positive number, a point is
 /// not finite, two points share a frame, or the fit is degenerate (singular, not converging, or a
 /// ball moving under 1 px per frame: that is not a flight).
 pub fn fit_launch_with(
     points: &[TrackPoint],
-    fps: f64,
+    clock: &Clock,
     m_per_px: f64,
     tee: Option<(f64, f64)>,
     air: &FlightModel,
 ) -> Option<LaunchFit> {
+    let fps = clock.fps();
     let positive = |v: f64| v.is_finite() && v > 0.0;
     if !positive(fps) || !positive(m_per_px) {
         return None;
@@ -109,7 +113,7 @@ pub fn fit_launch_with(
         .iter()
         .map(|p| {
             let (x, y) = frame.to_m(p.x, p.y);
-            Obs { t: (p.frame - first.frame) as f64 / fps, x, y, frame: p.frame }
+            Obs { t: clock.between(first.frame, p.frame), x, y, frame: p.frame }
         })
         .collect();
     let dyn_ = Dynamics::new(air, fps);
@@ -143,7 +147,8 @@ pub fn fit_launch_with(
     // thrown up, so judge the points themselves as well as the fitted speed.
     let span_frames = (last.frame - first.frame) as f64;
     let moved_px_per_frame = (last.x - first.x).hypot(last.y - first.y) / span_frames;
-    let speed_px_per_frame = fit.state.vx.hypot(fit.state.vy) / m_per_px / fps;
+    let speed_px_per_frame =
+        fit.state.vx.hypot(fit.state.vy) / m_per_px * clock.between(first.frame, last.frame) / span_frames;
     if !(speed_px_per_frame >= 1.0 && moved_px_per_frame >= 1.0) {
         return None;
     }
@@ -162,7 +167,7 @@ pub fn fit_launch_with(
     }
     Some(LaunchFit {
         velocity,
-        launch_time_frames: first.frame as f64 + t_launch * fps,
+        launch_time_frames: clock.frame_after(first.frame, t_launch),
         rms_residual_px: fit.rms_m / m_per_px,
         points_used: fit.residuals_m.len(),
         dropped_frame,
@@ -508,7 +513,7 @@ mod tests {
                         for tee in [Some(TEE), None] {
                             let pts = track(speed, angle, fps, MPP, 10, 11, n, 0.5, &mut rng, &air);
                             let tee = tee.map(|(x, y)| (x + rng.noise(0.5), y + rng.noise(0.5)));
-                            let fit = fit_launch(&pts, fps, MPP, tee).expect("a fit");
+                            let fit = fit_launch(&pts, &Clock::constant(fps), MPP, tee).expect("a fit");
                             let (ds, da) = errors(&fit, speed, angle);
                             let case = format!("{fps} fps {speed} m/s {angle}° {n} points tee {tee:?}: {fit:?}");
                             assert!(ds < 0.015 && da < 0.5, "{case}: speed {:.2} %, angle {da:.2}°", ds * 100.0);
@@ -530,10 +535,10 @@ mod tests {
         // The case: 60 fps, 31 m/s at 14°; the mean velocity of 8 frames reads 12.7°.
         let air = FlightModel::default();
         let pts = track(31.0, 14.0, 60.0, MPP, 10, 11, 8, 0.0, &mut Lcg(1), &air);
-        let mean = crate::pipeline::kinematics::robust_velocity(&pts, 60.0, MPP).expect("velocity");
+        let mean = crate::pipeline::kinematics::robust_velocity(&pts, &Clock::constant(60.0), MPP).expect("velocity");
         // (Gravity alone would read 12.7°; lift holds the ball up a little.)
         assert!(mean.launch_deg() < 13.2, "the window mean is biased: {mean:?}");
-        let fit = fit_launch(&pts, 60.0, MPP, Some(TEE)).expect("a fit");
+        let fit = fit_launch(&pts, &Clock::constant(60.0), MPP, Some(TEE)).expect("a fit");
         let (ds, da) = errors(&fit, 31.0, 14.0);
         assert!(ds < 1e-4 && da < 0.01, "{fit:?}");
         assert!((fit.launch_time_frames - 10.0).abs() < 1e-3, "{fit:?}");
@@ -546,8 +551,8 @@ mod tests {
         let air = FlightModel::default();
         let vacuum = FlightModel { cd: 0.0, cl: 0.0, ..air };
         let pts = track(75.0, 15.0, 30.0, MPP, 10, 11, 6, 0.0, &mut Lcg(1), &air);
-        let full = fit_launch_with(&pts, 30.0, MPP, None, &air).expect("fit");
-        let bare = fit_launch_with(&pts, 30.0, MPP, None, &vacuum).expect("fit");
+        let full = fit_launch_with(&pts, &Clock::constant(30.0), MPP, None, &air).expect("fit");
+        let bare = fit_launch_with(&pts, &Clock::constant(30.0), MPP, None, &vacuum).expect("fit");
         let (ds_full, da_full) = errors(&full, 75.0, 15.0);
         let (ds_bare, da_bare) = errors(&bare, 75.0, 15.0);
         assert!(ds_full < 1e-4 && da_full < 0.01, "{full:?}");
@@ -566,7 +571,7 @@ mod tests {
             for fps in [30.0, 60.0, 240.0] {
                 for (speed, angle) in [(75.0, 10.0), (50.0, 25.0), (20.0, 40.0)] {
                     let pts = track(speed, angle, fps, MPP, 10, 11, 6, 0.5, &mut rng, &air);
-                    let fit = fit_launch(&pts, fps, MPP, Some(TEE))
+                    let fit = fit_launch(&pts, &Clock::constant(fps), MPP, Some(TEE))
                         .unwrap_or_else(|| panic!("fit {air:?} {fps} {speed} {angle} {pts:?}"));
                     let (ds, da) = errors(&fit, speed, angle);
                     assert!(ds < 0.015 && da < 0.5, "{air:?} {fps} {speed} {angle}: {:.2} %, {da:.2}°", ds * 100.0);
@@ -582,17 +587,17 @@ mod tests {
         // Launched at frame 20 (60 fps); the detector first sees the ball at frame 23.
         let air = FlightModel::default();
         let pts = track(45.0, 20.0, 60.0, MPP, 20, 23, 6, 0.5, &mut Lcg(3), &air);
-        let fit = fit_launch(&pts, 60.0, MPP, Some(TEE)).expect("fit");
+        let fit = fit_launch(&pts, &Clock::constant(60.0), MPP, Some(TEE)).expect("fit");
         assert!((fit.launch_time_frames - 20.0).abs() < 0.1, "{fit:?}");
         let (ds, da) = errors(&fit, 45.0, 20.0);
         assert!(ds < 0.015 && da < 0.5, "{fit:?}");
         // Without the tee the launch is taken one frame before the first point: too late here,
         // and the speed reads the slower ball of frame 22.
-        let blind = fit_launch(&pts, 60.0, MPP, None).expect("fit");
+        let blind = fit_launch(&pts, &Clock::constant(60.0), MPP, None).expect("fit");
         assert_eq!(blind.launch_time_frames, 22.0);
         assert!(blind.velocity.speed() < fit.velocity.speed());
         // A "tee" far beyond the allowed gap clamps the launch and says how far off it is.
-        let far = fit_launch(&pts, 60.0, MPP, Some((-2000.0, 1000.0))).expect("fit");
+        let far = fit_launch(&pts, &Clock::constant(60.0), MPP, Some((-2000.0, 1000.0))).expect("fit");
         assert_eq!(far.launch_time_frames, 23.0 - MAX_LAUNCH_BACK_FRAMES);
         assert!(far.tee_miss_px.is_some_and(|m| m > 100.0), "{far:?}");
     }
@@ -604,14 +609,14 @@ mod tests {
             let mut pts = track(50.0, 18.0, 120.0, MPP, 10, 11, 8, 0.5, &mut Lcg(5), &air);
             pts[wild].y += 15.0;
             pts[wild].x -= 6.0;
-            let fit = fit_launch(&pts, 120.0, MPP, Some(TEE)).expect("fit");
+            let fit = fit_launch(&pts, &Clock::constant(120.0), MPP, Some(TEE)).expect("fit");
             assert_eq!((fit.dropped_frame, fit.points_used), (Some(11 + wild), 7), "{fit:?}");
             let (ds, da) = errors(&fit, 50.0, 18.0);
             assert!(ds < 0.015 && da < 0.5, "wild point {wild}: {fit:?}");
         }
         // Half-pixel noise alone drops nothing.
         let pts = track(50.0, 18.0, 120.0, MPP, 10, 11, 8, 0.5, &mut Lcg(5), &air);
-        assert_eq!(fit_launch(&pts, 120.0, MPP, Some(TEE)).expect("fit").dropped_frame, None);
+        assert_eq!(fit_launch(&pts, &Clock::constant(120.0), MPP, Some(TEE)).expect("fit").dropped_frame, None);
     }
 
     #[test]
@@ -619,8 +624,8 @@ mod tests {
         let air = FlightModel::default();
         let pts = track(40.0, 22.0, 60.0, MPP, 10, 11, 6, 0.0, &mut Lcg(1), &air);
         let mirrored: Vec<TrackPoint> = pts.iter().map(|p| TrackPoint { x: 1000.0 - p.x, ..*p }).collect();
-        let a = fit_launch(&pts, 60.0, MPP, Some(TEE)).expect("fit");
-        let b = fit_launch(&mirrored, 60.0, MPP, Some((1000.0 - TEE.0, TEE.1))).expect("fit");
+        let a = fit_launch(&pts, &Clock::constant(60.0), MPP, Some(TEE)).expect("fit");
+        let b = fit_launch(&mirrored, &Clock::constant(60.0), MPP, Some((1000.0 - TEE.0, TEE.1))).expect("fit");
         assert!(b.velocity.vx < 0.0);
         assert!((a.velocity.launch_deg() - b.velocity.launch_deg()).abs() < 1e-6, "{a:?} {b:?}");
         assert!((a.velocity.speed() - b.velocity.speed()).abs() < 1e-6);
@@ -630,24 +635,24 @@ mod tests {
     fn given_too_little_or_bad_input_when_fitted_then_there_is_no_fit() {
         let air = FlightModel::default();
         let pts = track(40.0, 22.0, 60.0, MPP, 10, 11, 6, 0.0, &mut Lcg(1), &air);
-        assert!(fit_launch(&pts[..2], 60.0, MPP, None).is_none(), "two points");
-        assert!(fit_launch(&pts[..3], 60.0, MPP, None).is_some(), "three points");
-        assert!(fit_launch(&pts, 0.0, MPP, None).is_none());
-        assert!(fit_launch(&pts, 60.0, f64::NAN, None).is_none());
+        assert!(fit_launch(&pts[..2], &Clock::constant(60.0), MPP, None).is_none(), "two points");
+        assert!(fit_launch(&pts[..3], &Clock::constant(60.0), MPP, None).is_some(), "three points");
+        assert!(fit_launch(&pts, &Clock::constant(0.0), MPP, None).is_none());
+        assert!(fit_launch(&pts, &Clock::constant(60.0), f64::NAN, None).is_none());
         // Interpolated points do not count.
         let mut gap = pts.clone();
         for p in &mut gap[1..5] {
             p.interpolated = true;
         }
-        assert!(fit_launch(&gap, 60.0, MPP, None).is_none());
+        assert!(fit_launch(&gap, &Clock::constant(60.0), MPP, None).is_none());
         // Two points in one frame, a NaN, a ball at rest.
         let mut dup = pts.clone();
         dup[1].frame = dup[0].frame;
-        assert!(fit_launch(&dup, 60.0, MPP, None).is_none());
+        assert!(fit_launch(&dup, &Clock::constant(60.0), MPP, None).is_none());
         let mut nan = pts.clone();
         nan[2].x = f64::NAN;
-        assert!(fit_launch(&nan, 60.0, MPP, None).is_none());
+        assert!(fit_launch(&nan, &Clock::constant(60.0), MPP, None).is_none());
         let still: Vec<TrackPoint> = pts.iter().map(|p| TrackPoint { x: 300.0, y: 400.0, ..*p }).collect();
-        assert!(fit_launch(&still, 60.0, MPP, None).is_none());
+        assert!(fit_launch(&still, &Clock::constant(60.0), MPP, None).is_none());
     }
 }

@@ -6,6 +6,7 @@
 use models::{Class, Detection};
 use serde::Serialize;
 
+use super::clock::Clock;
 use super::kinematics::{
     carry_m, impact_frame, launch_frame, robust_velocity, smooth, split_rest, trim_false_start, FlightModel, Velocity,
     LAUNCH_WINDOW, METRICS_VERSION, MPS_TO_MPH,
@@ -79,10 +80,10 @@ impl ShotVerdict {
 }
 
 /// Inputs besides the detections.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShotParams {
-    /// Frames per second of the footage.
-    pub fps: f64,
+    /// When each frame of the clip was captured (clip frame numbers; `first_frame` shifts it).
+    pub clock: Clock,
     /// Metres per pixel.
     pub m_per_px: f64,
     /// Centred moving-average window (1 = none).
@@ -108,7 +109,7 @@ struct Launch {
 /// ([`fit_launch`]: gravity from the scale, drag and lift from the flight model), evaluated at the
 /// moment the fitted path leaves `tee` when the ball was seen at rest.
 fn launch_velocity(flight: &[TrackPoint], tee: Option<(f64, f64)>, p: &ShotParams) -> Option<Launch> {
-    let fit = fit_launch(flight, p.fps, p.m_per_px, tee)?;
+    let fit = fit_launch(flight, &p.clock.from_frame(p.first_frame), p.m_per_px, tee)?;
     Some(Launch {
         velocity: fit.velocity,
         rms_residual_px: fit.rms_residual_px,
@@ -437,7 +438,7 @@ pub fn analyze_shot(frames: &[Vec<Detection>], p: &ShotParams) -> ShotMetrics {
     let club_speed = impact.and_then(|f| {
         let before: Vec<TrackPoint> =
             club_smoothed.iter().filter(|c| c.frame <= f && c.frame + 6 > f).copied().collect();
-        robust_velocity(&before, p.fps, p.m_per_px).map(|v| v.speed())
+        robust_velocity(&before, &p.clock.from_frame(p.first_frame), p.m_per_px).map(|v| v.speed())
     });
     let ball_speed = launch.velocity.speed();
     let launch_deg = launch.velocity.launch_deg();
@@ -526,7 +527,13 @@ mod tests {
             let (frames, impact) = swing(speed, launch, fps, mpp, 40.0);
             let m = analyze_shot(
                 &frames,
-                &ShotParams { fps, m_per_px: mpp, smoothing_window: 3, frame_size: (1280, 720), first_frame: 0 },
+                &ShotParams {
+                    clock: Clock::constant(fps),
+                    m_per_px: mpp,
+                    smoothing_window: 3,
+                    frame_size: (1280, 720),
+                    first_frame: 0,
+                },
             );
             let got = m.ball_speed_mps.expect("speed");
             assert!((got - speed).abs() / speed < 0.05, "speed {got} vs {speed}");
@@ -548,7 +555,13 @@ mod tests {
         let frames: Vec<Vec<Detection>> = vec![Vec::new(); 10];
         let m = analyze_shot(
             &frames,
-            &ShotParams { fps: 120.0, m_per_px: 0.01, smoothing_window: 3, frame_size: (1280, 720), first_frame: 0 },
+            &ShotParams {
+                clock: Clock::constant(120.0),
+                m_per_px: 0.01,
+                smoothing_window: 3,
+                frame_size: (1280, 720),
+                first_frame: 0,
+            },
         );
         assert_eq!((m.ball_speed_mps, m.launch_deg, m.carry_m, m.impact_frame), (None, None, None, None));
         assert_eq!(m.confidence, 0.0);
@@ -556,7 +569,13 @@ mod tests {
     }
 
     fn params() -> ShotParams {
-        ShotParams { fps: 120.0, m_per_px: 0.002, smoothing_window: 3, frame_size: (1280, 720), first_frame: 0 }
+        ShotParams {
+            clock: Clock::constant(120.0),
+            m_per_px: 0.002,
+            smoothing_window: 3,
+            frame_size: (1280, 720),
+            first_frame: 0,
+        }
     }
 
     fn at(x: f64, y: f64, score: f32) -> Detection {
