@@ -10,3 +10,4 @@ mod prune;
 mod s3;
 mod shot_search;
 mod store;
+mod video_formats;

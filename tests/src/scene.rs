@@ -107,8 +107,12 @@ pub struct SwingSpec {
     pub width: u32,
     /// Frame height, pixels.
     pub height: u32,
-    /// Frames per second (frame `i` is exposed around `i / fps`).
+    /// Frames per second (frame `i` is exposed around [`SwingSpec::frame_time_s`]).
     pub fps: f64,
+    /// Amplitude of a phone's timestamp jitter, seconds: frame `i` is exposed at
+    /// `i / fps + frame_jitter_s · sin(2.399963 · i)` (0: a constant rate). The same stamps
+    /// `clipkit::phone::PhoneClip::jitter_s` writes.
+    pub frame_jitter_s: f64,
     /// Number of frames.
     pub frames: usize,
     /// Ball speed at launch, m/s.
@@ -150,6 +154,7 @@ impl SwingSpec {
             width,
             height,
             fps,
+            frame_jitter_s: 0.0,
             frames: impact_frame + 1,
             ball_speed_mps: 10.0,
             launch_deg: 18.0,
@@ -202,6 +207,16 @@ impl SwingSpec {
             spec = spec.with_ball_px(d);
         }
         spec
+    }
+
+    /// When frame `i` is exposed, seconds from the start of the clip.
+    pub fn frame_time_s(&self, i: usize) -> f64 {
+        i as f64 / self.fps + self.frame_jitter_s * (2.399963 * i as f64).sin()
+    }
+
+    /// Seconds from the impact frame to frame `i` (negative before it).
+    fn since_impact_s(&self, i: usize) -> f64 {
+        self.frame_time_s(i) - self.frame_time_s(self.impact_frame)
     }
 
     /// The same scene with the ball `d` pixels across, i.e. the camera nearer or further:
@@ -397,7 +412,7 @@ pub fn render_swing(spec: &SwingSpec) -> (Vec<RgbImage>, Truth) {
     // The last composed picture before noise, its key and its head box.
     let mut last: Option<(FrameKey, Vec<f32>, Option<BBoxF>)> = None;
     for i in 0..spec.frames {
-        let t = (i as f64 - spec.impact_frame as f64) / spec.fps;
+        let t = spec.since_impact_s(i);
         let thetas = club.exposure_thetas(t, SHUTTER_S);
         let b = balls.frame(i);
         let key = FrameKey {
@@ -554,7 +569,7 @@ struct BallFrames<'a> {
 
 impl<'a> BallFrames<'a> {
     fn new(spec: &'a SwingSpec, lay: &Layout) -> BallFrames<'a> {
-        let t_end = (spec.frames as f64 - spec.impact_frame as f64) / spec.fps + SHUTTER_S;
+        let t_end = spec.since_impact_s(spec.frames) + SHUTTER_S;
         let flight = (spec.ball == Ball::Struck && t_end > 0.0).then(|| Flight::new(spec, lay, t_end));
         BallFrames { spec, flight, tee: lay.tee }
     }
@@ -563,7 +578,7 @@ impl<'a> BallFrames<'a> {
         let spec = self.spec;
         let (w, h) = (f64::from(spec.width), f64::from(spec.height));
         let inside = |c: (f64, f64)| (0.0..w).contains(&c.0) && (0.0..h).contains(&c.1);
-        let t = (i as f64 - spec.impact_frame as f64) / spec.fps;
+        let t = spec.since_impact_s(i);
         let at_rest = |c: (f64, f64), state| BallFrame {
             centre: inside(c).then_some(c),
             state,

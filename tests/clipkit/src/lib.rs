@@ -7,6 +7,11 @@
 //! The MP4s are plain (non-fragmented) ISO files with one video track: `avc1` + `avcC`, an `stss`
 //! naming exactly the samples that hold an IDR picture, a `ctts` when any sample has a
 //! composition offset, and the movie header at the end (a cut-short file has none).
+//!
+//! [`phone`] writes the formats phones record (HEVC, MOV, fragmented MP4, display matrices,
+//! audio, jittering timestamps, slow-motion edit lists) with Debian's `ffmpeg` program.
+
+pub mod phone;
 
 use std::borrow::Borrow;
 use std::io::Cursor;
