@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The dispatcher image: every handler on :8000, the bundled models, libonnxruntime from the PyPI
-# wheel, data under /data. Two ways to build:
+# wheel, FFmpeg's H.264/HEVC decoder libraries (built from Debian's source), data under /data. Two ways to build:
 #   docker compose -f docker-compose.staging.yml up --build     (builds the binary in the builder stage)
 #   scripts/compose-smoke.sh                                     (no registry: host-built binary, --target prebuilt)
 ARG BUILDER_IMAGE=rust:1.95-bookworm
@@ -11,8 +11,10 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip python3-venv \
     && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN ./scripts/setup-ort.sh && cargo build --release --locked -p local --bin dispatcher \
-    && mkdir -p /out && cp target/release/dispatcher /out/ && cp -a .ort/lib /out/onnxruntime
+RUN ./scripts/setup-ort.sh && FFMPEG_CLI=0 ./scripts/setup-ffmpeg.sh \
+    && cargo build --release --locked -p local --bin dispatcher \
+    && mkdir -p /out && cp target/release/dispatcher /out/ && cp -a .ort/lib /out/onnxruntime \
+    && cp -a .ffmpeg/lib /out/ffmpeg
 
 FROM ${BASE_IMAGE} AS runtime-base
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
@@ -21,6 +23,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY models/weights /opt/models/weights
 ENV MODELS_DIR=/opt/models/weights \
     ORT_DYLIB_PATH=/opt/onnxruntime/lib/libonnxruntime.so \
+    FFMPEG_LIB_DIR=/opt/ffmpeg/lib \
     RUN_STORE_BACKEND=file \
     RUN_STORE_DIR=/data/runs \
     RUNS_UPLOAD_DIR=/data/uploads \
@@ -38,8 +41,10 @@ CMD ["/usr/local/bin/dispatcher"]
 FROM runtime-base AS prebuilt
 COPY target/release/dispatcher /usr/local/bin/dispatcher
 COPY .ort/lib /opt/onnxruntime/lib
+COPY .ffmpeg/lib /opt/ffmpeg/lib
 
 # The default target: the binary from the builder stage.
 FROM runtime-base AS runtime
 COPY --from=builder /out/dispatcher /usr/local/bin/dispatcher
 COPY --from=builder /out/onnxruntime /opt/onnxruntime/lib
+COPY --from=builder /out/ffmpeg /opt/ffmpeg/lib

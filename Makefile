@@ -57,11 +57,13 @@ lambda: setup ## every function's Lambda artefact (target/lambda/<name>/bootstra
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release $(addprefix --bin ,$(FUNCTIONS))
 
 # The analyze and health functions' layer (template.yaml ModelLayer): it unpacks under /opt, so the
-# weights land in /opt/models/weights (MODELS_DIR) and ONNX Runtime in /opt/lib (ORT_DYLIB_PATH).
-model-layer: setup-ort ## build/model-layer: the weights and libonnxruntime.so for the Lambda layer
+# weights land in /opt/models/weights (MODELS_DIR), ONNX Runtime and FFmpeg's decoder libraries in
+# /opt/lib (ORT_DYLIB_PATH, FFMPEG_LIB_DIR). The FFmpeg libraries need glibc 2.34 at most (AL2023 has it).
+model-layer: setup-ort setup-ffmpeg ## build/model-layer: the weights, libonnxruntime.so and the video decoder for the Lambda layer
 	rm -rf build/model-layer && mkdir -p build/model-layer/models build/model-layer/lib
 	cp -r models/weights build/model-layer/models/
 	cp -L .ort/lib/libonnxruntime.so build/model-layer/lib/libonnxruntime.so
+	cp -L .ffmpeg/lib/libavcodec.so.59 .ffmpeg/lib/libavutil.so.57 build/model-layer/lib/
 	du -sh build/model-layer
 
 $(FUNCTIONS): ## one function's binary, native build (`make lambda` builds the Lambda artefacts)

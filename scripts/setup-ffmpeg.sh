@@ -6,7 +6,8 @@
 #    the Lambda layer puts them in /opt/lib). About a minute on 2 cores, once.
 #  - the `ffmpeg` program (Debian's package, with libx264 and libx265), which the tests and the
 #    bench use to write phone-style clips and to check our decode against ffmpeg's own.
-# Idempotent. Needs root for apt when something is missing.
+# Idempotent. Needs root for apt when something is missing. FFMPEG_CLI=0 skips the program (an
+# image build needs only the libraries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib_dir=.ffmpeg/lib
@@ -19,7 +20,7 @@ apt_install() {
 }
 
 missing=()
-command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+[ "${FFMPEG_CLI:-1}" = 0 ] || command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v nasm >/dev/null || missing+=(nasm)
 command -v xz >/dev/null || missing+=(xz-utils)
 if [ ${#missing[@]} -gt 0 ]; then

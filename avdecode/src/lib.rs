@@ -37,7 +37,7 @@ pub enum Error {
     #[error("{0}")]
     Decode(String),
     /// The stream decodes to a pixel format that is not converted (named).
-    #[error("video in the pixel format {0} (4:2:0, 4:2:2 or 4:4:4 YUV, 8 or 10 bits, is read)")]
+    #[error("video in the pixel format {0} (8-bit YUV 4:2:0, 4:2:2 or 4:4:4, 10-bit 4:2:0 or 4:2:2, is read)")]
     PixelFormat(String),
 }
 
@@ -466,8 +466,8 @@ impl PixelLayout {
         let (sub_x, sub_y, gray) = match base {
             "420p" => (2, 2, false),
             "422p" => (2, 1, false),
-            "444p" => (1, 1, false),
-            "gray" => (1, 1, true),
+            "444p" if !ten_bit => (1, 1, false),
+            "gray" if !ten_bit => (1, 1, true),
             _ => return None,
         };
         Some(PixelLayout { sub_x, sub_y, ten_bit, gray, full_range })
@@ -495,15 +495,6 @@ impl Matrix {
             _ => Matrix::Bt601,
         }
     }
-
-    /// Kr and Kb.
-    fn coefficients(self) -> (f64, f64) {
-        match self {
-            Matrix::Bt601 => (0.299, 0.114),
-            Matrix::Bt709 => (0.2126, 0.0722),
-            Matrix::Bt2020 => (0.2627, 0.0593),
-        }
-    }
 }
 
 /// One decoded picture, borrowed from the decoder.
@@ -523,50 +514,74 @@ pub struct Picture<'d> {
 }
 
 impl Picture<'_> {
-    /// Writes the picture as RGB8 (`width * height * 3` bytes) into `out`: 10-bit samples become
-    /// 8-bit, chroma is taken from the sample covering each pixel, and the stream's matrix and
-    /// range are applied.
-    pub fn write_rgb(&self, out: &mut Vec<u8>) {
+    /// Writes the picture as RGB8 (`width * height * 3` bytes) into `out`, with the stream's
+    /// matrix and range: 10-bit samples become 8-bit, chroma is taken from the sample covering
+    /// each pixel. The conversion is the `yuv` crate's (SIMD on x86_64 and aarch64).
+    pub fn write_rgb(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        use yuv::{YuvGrayImage, YuvPlanarImage, YuvRange, YuvStandardMatrix};
         let (w, h) = (self.width, self.height);
         out.resize(w * h * 3, 0);
-        let full = self.full_range || self.layout.full_range;
-        let shift = if self.layout.ten_bit { 2 } else { 0 };
-        // Fixed point, 14 fractional bits: Y' scale and the four chroma terms.
-        let (kr, kb) = self.matrix.coefficients();
-        let kg = 1.0 - kr - kb;
-        let (y_scale, c_scale) = if full { (1.0, 1.0) } else { (255.0 / 219.0, 255.0 / 224.0) };
-        let fixed = |v: f64| (v * 16384.0).round() as i32;
-        let ys = fixed(y_scale);
-        let rv = fixed(2.0 * (1.0 - kr) * c_scale);
-        let bu = fixed(2.0 * (1.0 - kb) * c_scale);
-        let gu = fixed(2.0 * (1.0 - kb) * kb / kg * c_scale);
-        let gv = fixed(2.0 * (1.0 - kr) * kr / kg * c_scale);
-        let y_off = if full { 0 } else { 16 };
-        let sample = |plane: &[u8], stride: usize, x: usize, y: usize| -> i32 {
-            if self.layout.ten_bit {
-                let at = y * stride + 2 * x;
-                i32::from(u16::from_le_bytes([plane[at], plane[at + 1]])) >> shift
-            } else {
-                i32::from(plane[y * stride + x])
+        let range = if self.full_range || self.layout.full_range { YuvRange::Full } else { YuvRange::Limited };
+        let matrix = match self.matrix {
+            Matrix::Bt601 => YuvStandardMatrix::Bt601,
+            Matrix::Bt709 => YuvStandardMatrix::Bt709,
+            Matrix::Bt2020 => YuvStandardMatrix::Bt2020,
+        };
+        let too_large = || Error::Decode(format!("a {w}x{h} picture is too large"));
+        let (width, height) = (u32::try_from(w).map_err(|_| too_large())?, u32::try_from(h).map_err(|_| too_large())?);
+        let rgb_stride = width.checked_mul(3).ok_or_else(too_large)?;
+        let stride = |p: usize, bytes_per_sample: usize| {
+            u32::try_from(self.strides[p] / bytes_per_sample).map_err(|_| too_large())
+        };
+        let done = if self.layout.gray {
+            let gray = YuvGrayImage { y_plane: self.planes[0], y_stride: stride(0, 1)?, width, height };
+            yuv::yuv400_to_rgb(&gray, out, rgb_stride, range, matrix)
+        } else if self.layout.ten_bit {
+            let (y, u, v) = (self.words(0)?, self.words(1)?, self.words(2)?);
+            let image = YuvPlanarImage {
+                y_plane: y,
+                y_stride: stride(0, 2)?,
+                u_plane: u,
+                u_stride: stride(1, 2)?,
+                v_plane: v,
+                v_stride: stride(2, 2)?,
+                width,
+                height,
+            };
+            match self.layout.sub_y {
+                2 => yuv::i010_to_rgb(&image, out, rgb_stride, range, matrix),
+                _ => yuv::i210_to_rgb(&image, out, rgb_stride, range, matrix),
+            }
+        } else {
+            let image = YuvPlanarImage {
+                y_plane: self.planes[0],
+                y_stride: stride(0, 1)?,
+                u_plane: self.planes[1],
+                u_stride: stride(1, 1)?,
+                v_plane: self.planes[2],
+                v_stride: stride(2, 1)?,
+                width,
+                height,
+            };
+            match (self.layout.sub_x, self.layout.sub_y) {
+                (2, 2) => yuv::yuv420_to_rgb(&image, out, rgb_stride, range, matrix),
+                (2, 1) => yuv::yuv422_to_rgb(&image, out, rgb_stride, range, matrix),
+                _ => yuv::yuv444_to_rgb(&image, out, rgb_stride, range, matrix),
             }
         };
-        let clamp = |v: i32| ((v + 8192) >> 14).clamp(0, 255) as u8;
-        for (y, row) in out.chunks_exact_mut(w * 3).enumerate().take(h) {
-            let cy = y / self.layout.sub_y;
-            for (x, px) in row.chunks_exact_mut(3).enumerate() {
-                let luma = (sample(self.planes[0], self.strides[0], x, y) - y_off) * ys;
-                if self.layout.gray {
-                    px.fill(clamp(luma));
-                    continue;
-                }
-                let cx = x / self.layout.sub_x;
-                let u = sample(self.planes[1], self.strides[1], cx, cy) - 128;
-                let v = sample(self.planes[2], self.strides[2], cx, cy) - 128;
-                px[0] = clamp(luma + rv * v);
-                px[1] = clamp(luma - gu * u - gv * v);
-                px[2] = clamp(luma + bu * u);
-            }
+        done.map_err(|e| Error::Decode(format!("converting a {w}x{h} picture to RGB: {e}")))
+    }
+
+    /// Plane `p` of a 10-bit picture as 16-bit words (libavcodec's planes are 64-byte aligned
+    /// and their line sizes even; anything else is refused rather than read misaligned).
+    fn words(&self, p: usize) -> Result<&[u16], Error> {
+        let bytes = self.planes[p];
+        if bytes.as_ptr().align_offset(2) != 0 || !bytes.len().is_multiple_of(2) || !self.strides[p].is_multiple_of(2) {
+            return Err(Error::Decode(format!("plane {p} of a 10-bit picture is not 16-bit aligned")));
         }
+        // SAFETY: aligned for u16 and an even length (checked above), borrowed for as long as the
+        // bytes are; every bit pattern is a valid u16.
+        Ok(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u16>(), bytes.len() / 2) })
     }
 }
 
@@ -581,6 +596,8 @@ mod tests {
         assert!(PixelLayout::from_name("yuvj420p").expect("jpeg range").full_range);
         assert_eq!(PixelLayout::from_name("yuv422p").map(|l| l.sub_y), Some(1));
         assert!(PixelLayout::from_name("gray").expect("gray").gray);
+        assert_eq!(PixelLayout::from_name("gray10le"), None);
+        assert_eq!(PixelLayout::from_name("yuv444p10le"), None, "no 10-bit 4:4:4 conversion");
         assert_eq!(PixelLayout::from_name("nv12"), None);
         assert_eq!(PixelLayout::from_name("yuv420p12le"), None);
     }

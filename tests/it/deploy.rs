@@ -202,7 +202,8 @@ fn path_with_tools() -> String {
 
 /// `cargo lambda watch` emulates the Lambda runtime API and builds the functions; `cargo lambda
 /// invoke` sends the fixtures as a real client would: two HTTP functions (one of them running the
-/// detector with the weights and ONNX Runtime where the layer would put them) and the scheduled prune.
+/// detector with the weights, ONNX Runtime and the FFmpeg decoder where the layer would put them,
+/// on a range payload and on an iPhone-style portrait HEVC .mov) and the scheduled prune.
 #[tokio::test]
 async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -217,9 +218,11 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
         "REQUIRE_API_KEY=1".into(),
         "API_KEY=fixture-key".into(),
         "RUNS_PRUNE_MAX_RUNS=0".into(),
-        // Where the model layer would unpack on Lambda: the repo's weights and ONNX Runtime here.
+        // Where the model layer would unpack on Lambda: the repo's weights, ONNX Runtime and the
+        // FFmpeg decoder here.
         format!("MODELS_DIR={}", repo().join("models/weights").display()),
         format!("ORT_DYLIB_PATH={}", repo().join(".ort/lib/libonnxruntime.so").display()),
+        format!("FFMPEG_LIB_DIR={}", repo().join(".ffmpeg/lib").display()),
     ];
     let mut cmd = Command::new("cargo");
     cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()]).current_dir(repo());
@@ -259,9 +262,31 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let analyzed = common::runs::RunId::parse(body["run_id"].as_str().expect("run_id")).expect("uuid");
     assert_eq!(store.runs.get(analyzed).await.expect("stored").status, RunStatus::Succeeded);
 
+    // The analyze function on an uploaded portrait HEVC .mov with audio, as an iPhone records it.
+    let spec = golfiq_tests::scene::SwingSpec::phone(180, 320, 60.0, 0.5, 0.25);
+    let (shown, _) = golfiq_tests::scene::render_swing(&spec);
+    let mov = clipkit::phone::PhoneClip {
+        display: [0, 1, -1, 0],
+        audio: true,
+        ..clipkit::phone::PhoneClip::new(clipkit::phone::Codec::Hevc, clipkit::phone::Container::Mov, 60.0)
+    }
+    .encode(&shown)
+    .expect("encodes");
+    let key = format!("up-{}.mov", uuid::Uuid::new_v4());
+    store.uploads.put(&key, &mov).await.expect("upload");
+    let video_event = dir.path().join("video.json");
+    std::fs::write(&video_event, fixture("apigw-v2-post-analyze-video-upload.json").replace("UPLOAD_KEY", &key))
+        .expect("write");
+    let resp = tokio::task::spawn_blocking(move || invoke(port, "analyze", &video_event)).await.expect("invoke");
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json body");
+    assert_eq!(body["video"]["codec"], "hevc (hvc1)", "{body}");
+    assert_eq!((body["video"]["rotation_deg"].as_u64(), body["video"]["width"].as_u64()), (Some(90), Some(180)));
+    assert_eq!(body["video"]["frames_total"], 30, "{body}");
+
     let schedule = fixtures.join("eventbridge-scheduled.json");
     let summary = tokio::task::spawn_blocking(move || invoke(port, "prune", &schedule)).await.expect("invoke");
-    assert_eq!(summary, serde_json::json!({"scanned": 2, "deleted": 2, "kept": 0}), "the scheduled prune ran");
+    assert_eq!(summary, serde_json::json!({"scanned": 3, "deleted": 3, "kept": 0}), "the scheduled prune ran");
     assert!(store.runs.get(run.run_id).await.is_err(), "and deleted the terminal run");
 }
 

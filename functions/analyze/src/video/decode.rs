@@ -186,10 +186,10 @@ fn to_frame(
     let name = format!("frame_{index:06}");
     if orientation.is_identity() {
         let mut rgb = Vec::new();
-        picture.write_rgb(&mut rgb);
+        picture.write_rgb(&mut rgb)?;
         return Ok(DecodedFrame { name, width, height, rgb });
     }
-    picture.write_rgb(scratch);
+    picture.write_rgb(scratch)?;
     let (rgb, width, height) = orient_rgb(scratch, width, height, orientation);
     Ok(DecodedFrame { name, width, height, rgb })
 }
