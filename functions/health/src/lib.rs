@@ -79,7 +79,26 @@ pub async fn checks(state: &AppState) -> Vec<Check> {
     out.push(dir_check("bags_dir:write", config.bags_dir.as_deref()).await);
     out.extend(flags_checks(state).await);
     out.extend(model_checks(state).await);
+    out.push(decoder_check(state));
     out
+}
+
+/// Whether FFmpeg's decoder libraries load, where videos are analysed. Without them zips, images
+/// and range payloads still work, so a missing decoder is reported (video requests get 503
+/// VIDEO_DECODER_UNAVAILABLE) without failing readiness.
+fn decoder_check(state: &AppState) -> Check {
+    if state.extensions.get::<Arc<ModelRegistry>>().is_none() {
+        return Check::skipped("video_decoder", "this function does not decode video");
+    }
+    match avdecode::available() {
+        Ok(()) => {
+            Check::ok("video_decoder", format!("libavcodec 59 (H.264, HEVC) from {}", avdecode::lib_dir().display()))
+        }
+        Err(e) => {
+            tracing::warn!(check = "video_decoder", error = %e, "video decoder unavailable");
+            Check { name: "video_decoder".into(), status: "unavailable", detail: e.to_string() }
+        }
+    }
 }
 
 /// One check per model variant, from the registry the analyze engine shares (installed at start-up

@@ -655,4 +655,34 @@ mod tests {
         let still: Vec<TrackPoint> = pts.iter().map(|p| TrackPoint { x: 300.0, y: 400.0, ..*p }).collect();
         assert!(fit_launch(&still, &Clock::constant(60.0), MPP, None).is_none());
     }
+
+    #[test]
+    fn jittering_frame_times_are_measured_not_assumed() {
+        // A "120 fps" phone clip whose frames are stamped up to 1.5 ms off the grid: the points lie
+        // where the ball was at the true times. Fitting them on those times recovers the launch;
+        // assuming 1/120 s steps does not.
+        let (speed, angle, fps, impact) = (30.0, 15.0, 120.0, 10usize);
+        let stamp = |f: usize| f as f64 / fps + 0.0015 * (2.399963 * f as f64).sin();
+        let frames: Vec<usize> = (impact + 1..impact + 11).collect();
+        let times: Vec<f64> = frames.iter().map(|&f| stamp(f) - stamp(impact)).collect();
+        let air = FlightModel::default();
+        let pts: Vec<TrackPoint> = flight_px(speed, angle, &air, TEE, MPP, &times)
+            .into_iter()
+            .zip(&frames)
+            .map(|((x, y), &frame)| TrackPoint { frame, x, y, w: 10.0, h: 10.0, score: 0.9, interpolated: false })
+            .collect();
+        let clock = Clock::from_times((0..40).map(stamp).collect(), fps);
+        let measured = fit_launch(&pts, &clock, MPP, Some(TEE)).expect("fit");
+        let assumed = fit_launch(&pts, &Clock::constant(fps), MPP, Some(TEE)).expect("fit");
+        let (ds, da) = errors(&measured, speed, angle);
+        assert!(ds < 0.005 && da < 0.2, "measured times: {:.2} %, {da:.2}°", ds * 100.0);
+        let (ds_assumed, da_assumed) = errors(&assumed, speed, angle);
+        eprintln!("measured: {:.3} % {da:.3}°; assumed: {:.3} % {da_assumed:.3}°", ds * 100.0, ds_assumed * 100.0);
+        assert!(
+            ds_assumed > 3.0 * ds.max(0.001),
+            "assumed 1/120 s: {:.2} % vs {:.2} %",
+            ds_assumed * 100.0,
+            ds * 100.0
+        );
+    }
 }
