@@ -15,7 +15,7 @@
 //! `make_clip --time-stages CLIP.mp4 [--frames N] [--variant yolov10] [--detect-frames 30]`
 //! instead times the analyze endpoint's per-frame stages one after another on one thread, for the
 //! benchmark's breakdown of where the time goes: decoding every frame
-//! (`analyze::video::decode_frames`: demux, OpenH264, YUV to RGB), the capture-quality estimates
+//! (`analyze::video::decode_frames`: demux, libavcodec, YUV to RGB), the capture-quality estimates
 //! each worker computes (`mean_luma`, `laplacian_variance`, sampled as the endpoint samples them),
 //! and on `--detect-frames` frames spread over the clip the detector's own stage timings
 //! (`detect_timed`: letterbox, `session.run`, decode/NMS/map back) with one session of one intra-op

@@ -120,8 +120,11 @@ impl VideoFrames<'_> {
     /// before `first` are recognised whatever the decoder dropped or reordered.
     fn advance(&mut self) -> Result<Option<(usize, DecodedFrame)>, VideoError> {
         let Some(decoder) = self.decoder.as_mut() else { return Ok(None) };
+        // A decoder that refuses input twice with no picture in between would loop for ever.
+        let mut refused = false;
         loop {
             if let Some(picture) = decoder.receive()? {
+                refused = false;
                 let Ok(index) = usize::try_from(picture.pts) else { continue };
                 if index < self.first {
                     continue;
@@ -160,6 +163,12 @@ impl VideoFrames<'_> {
             if sent {
                 self.next_sample += 1;
                 self.decoded += 1;
+                refused = false;
+            } else if std::mem::replace(&mut refused, true) {
+                return Err(VideoError::Decode(format!(
+                    "the decoder stopped taking input at frame data {}",
+                    number + 1
+                )));
             }
         }
     }
