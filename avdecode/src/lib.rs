@@ -19,7 +19,7 @@
 //! and pixel formats read by name, so no enum value is hard-coded beyond the media type.
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libloading::Library;
@@ -135,23 +135,9 @@ static API: OnceLock<Result<Api, String>> = OnceLock::new();
 
 /// The folder the libraries are loaded from; see the module docs for the order.
 pub fn lib_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("FFMPEG_LIB_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let local = Path::new(".ffmpeg/lib");
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    roots
-        .iter()
-        .map(|r| r.join(local))
-        .chain([PathBuf::from("/opt/lib"), PathBuf::from("/opt/ffmpeg/lib")])
-        .find(|dir| dir.join(AVCODEC).is_file())
-        .unwrap_or_else(|| local.to_path_buf())
+    locate::installed("FFMPEG_LIB_DIR", ".ffmpeg/lib", &["/opt/lib", "/opt/ffmpeg/lib"], |dir| {
+        dir.join(AVCODEC).is_file()
+    })
 }
 
 fn api() -> Result<&'static Api, Error> {

@@ -52,23 +52,9 @@ impl ModelRegistry {
     /// directory or a folder above it or above the executable, then `/opt/models/weights` (Lambda
     /// layer, container image).
     pub fn default_root() -> PathBuf {
-        if let Some(p) = std::env::var_os("MODELS_DIR").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
-        }
-        let rel = Path::new("models/weights");
-        let mut roots: Vec<PathBuf> = Vec::new();
-        if let Ok(cwd) = std::env::current_dir() {
-            roots.extend(cwd.ancestors().map(Path::to_path_buf));
-        }
-        if let Ok(exe) = std::env::current_exe() {
-            roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-        }
-        roots
-            .iter()
-            .map(|r| r.join(rel))
-            .chain([PathBuf::from("/opt/models/weights")])
-            .find(|p| p.join(VARIANTS[0]).join("manifest.json").is_file())
-            .unwrap_or_else(|| rel.to_path_buf())
+        locate::installed("MODELS_DIR", "models/weights", &["/opt/models/weights"], |p| {
+            p.join(VARIANTS[0]).join("manifest.json").is_file()
+        })
     }
 
     /// The weights root.

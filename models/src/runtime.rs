@@ -6,7 +6,7 @@
 //! wheel); then `/opt/lib/libonnxruntime.so` (a Lambda layer) and
 //! `/opt/onnxruntime/lib/libonnxruntime.so` (the container image).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::ModelError;
@@ -18,27 +18,9 @@ static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, ModelError>> 
 
 /// Where ONNX Runtime will be loaded from.
 pub fn dylib_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let local = Path::new(".ort/lib").join(LIB);
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    let candidates = roots
-        .iter()
-        .map(|r| r.join(&local))
-        .chain([PathBuf::from("/opt/lib").join(LIB), PathBuf::from("/opt/onnxruntime/lib").join(LIB)]);
-    for c in candidates {
-        if c.is_file() {
-            return c;
-        }
-    }
-    local
+    let relative = format!(".ort/lib/{LIB}");
+    let fixed = [format!("/opt/lib/{LIB}"), format!("/opt/onnxruntime/lib/{LIB}")];
+    locate::installed("ORT_DYLIB_PATH", &relative, &fixed.each_ref().map(String::as_str), |p| p.is_file())
 }
 
 /// Loads ONNX Runtime and creates the process environment, once. Later calls return the first

@@ -79,9 +79,7 @@ async fn post_video(app: &TestApp, video: Vec<u8>, fields: &[(&str, &str)]) -> (
 }
 
 async fn get_run(app: &TestApp, id: &str) -> Value {
-    let resp = app.client.get(app.url(&format!("/runs/v1/{id}"))).header("x-api-key", KEY).send().await.expect("get");
-    assert_eq!(resp.status(), 200, "run {id} readable");
-    resp.json().await.expect("json")
+    golfiq_tests::get_run(app, KEY, id).await
 }
 
 /// Asserts an error response and that its run is stored failed with the same code.

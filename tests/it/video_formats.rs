@@ -281,18 +281,12 @@ async fn unsupported_and_oversized_videos_are_clear_4xx_and_the_run_fails() {
     let (status, body) = golfiq_tests::post_video(&app, KEY, vp9, &[]).await;
     assert_eq!((status, body["error_code"].as_str()), (415, Some("VIDEO_UNSUPPORTED")), "{body}");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("VP9")), "{body}");
-    let run_id = body["run_id"].as_str().expect("the run is named");
-    let run: Value = app
-        .client
-        .get(app.url(&format!("/runs/v1/{run_id}")))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .expect("get run")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(run["status"], "failed", "{run}");
+    let run = golfiq_tests::get_run(&app, KEY, body["run_id"].as_str().expect("the run is named")).await;
+    assert_eq!(
+        (run["status"].as_str(), run["error_code"].as_str()),
+        (Some("failed"), Some("VIDEO_UNSUPPORTED")),
+        "{run}"
+    );
     // A truncated HEVC clip: decode failed, 400.
     let clip = PhoneClip::new(Codec::Hevc, Container::Mov, 30.0).encode(&marker_frames(20)).expect("encodes");
     let (status, body) = golfiq_tests::post_video(&app, KEY, clip[..clip.len() / 2].to_vec(), &[]).await;

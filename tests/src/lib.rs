@@ -76,6 +76,13 @@ pub async fn post_video(app: &TestApp, key: &str, video: Vec<u8>, fields: &[(&st
     (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// `GET /runs/v1/{id}` with the API key `key`: the run record (asserting it is readable).
+pub async fn get_run(app: &TestApp, key: &str, id: &str) -> serde_json::Value {
+    let resp = app.client.get(app.url(&format!("/runs/v1/{id}"))).header("x-api-key", key).send().await.expect("get");
+    assert_eq!(resp.status(), 200, "run {id} readable");
+    resp.json().await.expect("json")
+}
+
 /// The status (`ok`, `error`, `skipped`) of one named check in a /ready body.
 pub fn ready_check<'a>(ready: &'a serde_json::Value, name: &str) -> Option<&'a str> {
     ready["checks"].as_array()?.iter().find(|c| c["name"] == name)?["status"].as_str()
