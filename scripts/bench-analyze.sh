@@ -65,21 +65,9 @@ trap cleanup EXIT
   echo "trimmed clip: $(cat "$trimmed.json")"
 } | tee "$work/conditions.txt"
 
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-mkdir -p "$work/runs" "$work/uploads" "$work/rounds" "$work/bags" "$work/config"
-env -u REQUIRE_API_KEY -u APP_ENV -u STAGING \
-  PORT="$port" MODEL_VARIANT="$VARIANT" RUST_LOG=warn \
-  RUN_STORE_DIR="$work/runs" RUNS_UPLOAD_DIR="$work/uploads" GOLFIQ_ROUNDS_DIR="$work/rounds" \
-  GOLFIQ_BAGS_DIR="$work/bags" FEATURE_FLAGS_CONFIG_PATH="$work/config/feature_flags.json" \
-  "$target/release/dispatcher" >"$work/dispatcher.log" 2>&1 &
-dispatcher_pid=$!
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "$base/health" 2>/dev/null && break
-  kill -0 "$dispatcher_pid" 2>/dev/null || { cat "$work/dispatcher.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -fsS -o /dev/null "$base/health"
+# shellcheck source=scripts/start-dispatcher.sh
+. scripts/start-dispatcher.sh
+start_dispatcher "$work" MODEL_VARIANT="$VARIANT"
 
 # One POST of clip $2 (kind $1); appends its record to $results.
 post() {

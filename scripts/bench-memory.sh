@@ -19,26 +19,18 @@ clip="$dir/hevc-1920x1080-240fps-10s-grass.mov"
   -c:v libx265 -preset ultrafast -crf 20 -x265-params log-level=error:keyint=240 -tag:v hvc1 -pix_fmt yuv420p "$clip"
 cargo build -q --release -p local --bin dispatcher
 work=$(mktemp -d)
-pid=""
-cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+dispatcher_pid=""
+cleanup() { [ -z "$dispatcher_pid" ] || kill "$dispatcher_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/runs" "$work/uploads" "$work/config"
-env -u REQUIRE_API_KEY -u APP_ENV -u STAGING PORT="$port" RUST_LOG=warn \
-  RUN_STORE_DIR="$work/runs" RUNS_UPLOAD_DIR="$work/uploads" GOLFIQ_ROUNDS_DIR="$work/rounds" \
-  GOLFIQ_BAGS_DIR="$work/bags" FEATURE_FLAGS_CONFIG_PATH="$work/config/feature_flags.json" \
-  "$target/release/dispatcher" >"$work/dispatcher.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
-  sleep 0.2
-done
-hwm() { awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status"; }
+# shellcheck source=scripts/start-dispatcher.sh
+. scripts/start-dispatcher.sh
+start_dispatcher "$work"
+hwm() { awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$dispatcher_pid/status"; }
 echo "clip: $(basename "$clip"), $(du -m "$clip" | cut -f1) MB"
 echo "dispatcher peak RSS after start-up: $(hwm)"
 start=$(date +%s.%N)
 code=$(curl -sS --max-time 1800 -o "$work/resp.json" -w '%{http_code}' -F "video=@$clip;type=video/quicktime" \
-  -F model_variant=yolov11 "http://127.0.0.1:$port/cv/analyze/video")
+  -F model_variant=yolov11 "$base/cv/analyze/video")
 end=$(date +%s.%N)
 echo "answer: HTTP $code in $(python3 -c "print(round($end - $start, 1))") s; $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); print("shot", b.get("shot"), "scan", b.get("scan"), "video", {k: b.get("video", {}).get(k) for k in ("codec", "frames_total", "frames_decoded")})' "$work/resp.json")"
 echo "dispatcher peak RSS after the analysis: $(hwm)"
