@@ -83,6 +83,9 @@ pub struct Config {
     pub live_sign_secret: Option<Secret>,
     /// LIVE_VIEWER_SIGN_KEY (viewer tokens).
     pub live_viewer_sign_key: Option<Secret>,
+    /// The feature flags' environment fallbacks (`ROUND_FLOW_V2_ROLLOUT_PCT`, ...;
+    /// [`crate::flags::env_settings`]); the config file's values win over them.
+    pub flag_env: std::collections::BTreeMap<String, crate::flags::FlagSettings>,
     /// MODEL_VARIANT (default `yolov10`).
     pub model_variant: ModelVariant,
     /// RUN_STORE_DIR, alias GOLFIQ_RUNS_DIR (RUN_STORE_DIR wins); default `/data/runs`.
@@ -340,6 +343,7 @@ impl Config {
             admin_token,
             live_sign_secret,
             live_viewer_sign_key,
+            flag_env: crate::flags::env_settings(get),
             model_variant,
             run_store_dir,
             run_store_backend,

@@ -10,7 +10,9 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::flags::{apply_update, FlagChange, FlagsConfig};
+use std::collections::BTreeMap;
+
+use crate::flags::{apply_update, FlagChange, FlagSettings, FlagsConfig};
 use crate::storage::{Key, SharedBlobStore, StorageError};
 
 const MAX_CAS_ATTEMPTS: usize = 32;
@@ -60,6 +62,8 @@ pub struct FlagStore {
     blobs: SharedBlobStore,
     key: Key,
     stem: String,
+    /// The environment's fallbacks for what the document leaves unset.
+    env: BTreeMap<String, FlagSettings>,
 }
 
 impl FlagStore {
@@ -67,7 +71,23 @@ impl FlagStore {
     /// copies of corrupt documents live beside it, named after its stem.
     pub fn new(blobs: SharedBlobStore, key: Key) -> Self {
         let stem = key.as_str().strip_suffix(".json").unwrap_or(key.as_str()).to_string();
-        FlagStore { blobs, key, stem }
+        FlagStore { blobs, key, stem, env: BTreeMap::new() }
+    }
+
+    /// The same store with the environment's fallbacks (`Config::flag_env`).
+    pub fn with_env(self, env: BTreeMap<String, FlagSettings>) -> Self {
+        FlagStore { env, ..self }
+    }
+
+    /// The config as evaluated and answered: the stored document with the environment's values
+    /// and the defaults filled in ([`FlagsConfig::effective`]).
+    pub async fn effective(&self) -> Result<FlagsConfig, FlagStoreError> {
+        Ok(self.load().await?.effective(&self.env))
+    }
+
+    /// What [`FlagsConfig::effective`] makes of `cfg` under this store's environment.
+    pub fn effective_of(&self, cfg: &FlagsConfig) -> FlagsConfig {
+        cfg.effective(&self.env)
     }
 
     fn audit_prefix(&self) -> String {
@@ -94,6 +114,19 @@ impl FlagStore {
         if_match: Option<&str>,
         force: bool,
     ) -> Result<FlagsConfig, FlagStoreError> {
+        self.update_with(by, if_match, force, |_| Ok(update.clone())).await
+    }
+
+    /// [`FlagStore::update`] with the update made from the current (effective) config on every
+    /// attempt, so a read-modify-write such as adding one user to an allowlist never loses a
+    /// concurrent change.
+    pub async fn update_with(
+        &self,
+        by: &str,
+        if_match: Option<&str>,
+        force: bool,
+        make: impl Fn(&FlagsConfig) -> Result<Value, FlagStoreError>,
+    ) -> Result<FlagsConfig, FlagStoreError> {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let (current, version, corrupt) = match self.blobs.get(&self.key).await {
                 Ok(blob) => match FlagsConfig::from_json(&blob.bytes) {
@@ -113,7 +146,8 @@ impl FlagStore {
                 }
             }
             let now = crate::runs::now();
-            let (next, changes) = apply_update(&current, update, by, now).map_err(FlagStoreError::Invalid)?;
+            let update = make(&current.effective(&self.env))?;
+            let (next, changes) = apply_update(&current, &update, by, now).map_err(FlagStoreError::Invalid)?;
             if let Some(bytes) = &corrupt {
                 let aside = Key::parse(format!("{}.corrupt-{}.json", self.stem, now.format("%Y%m%dT%H%M%S%3fZ")))
                     .map_err(StorageError::from)?;

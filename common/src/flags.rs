@@ -1,5 +1,12 @@
-//! The feature-flag domain: the config document, validation and merge of admin updates, and
-//! per-user evaluation (force → allowlist → sha256 bucket < rolloutPercent). No I/O.
+//! The feature-flag domain: the config document, validation and merge of admin updates, the
+//! environment's fallbacks, and per-user evaluation (force → allowlist → sha256 bucket <
+//! rolloutPercent). No I/O.
+//!
+//! Compatible with the original server's documents: `meta.version` may be missing (version 0),
+//! `force` may be a boolean, and answers carry every field (`rolloutPercent: 0`, `allowlist: []`,
+//! `force: null` when unset). What the file leaves unset, the environment may set
+//! (`<FLAG>_ROLLOUT_PERCENT`/`_ROLLOUT_PCT`, `_FORCE`, `_ALLOWLIST`; [`env_settings`]); a value in
+//! the file wins.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +18,8 @@ use sha2::{Digest, Sha256};
 /// The flag that rolls callers out to the yolov11 weights when a request names no variant.
 pub const MODEL_VARIANT_YOLOV11_FLAG: &str = "modelVariantYolov11";
 
-/// Flags that exist even when no config file does.
-pub const DEFAULT_FLAGS: &[&str] = &["roundFlowV2", MODEL_VARIANT_YOLOV11_FLAG];
+/// Flags that exist even when no config file does (and that the environment can set).
+pub const DEFAULT_FLAGS: &[&str] = &["roundFlowV2", "practiceGrowthV1", MODEL_VARIANT_YOLOV11_FLAG];
 
 /// A forced state that overrides allowlist and rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +51,9 @@ pub struct FlagsMeta {
     pub updated_at: Option<String>,
     /// Admin identity of the last change (never a token).
     pub updated_by: Option<String>,
-    /// Bumped by every accepted PUT; 0 for the built-in defaults.
+    /// Bumped by every accepted PUT; 0 for the built-in defaults (and for a document the original
+    /// server wrote, which has none).
+    #[serde(default)]
     pub version: u64,
 }
 
@@ -77,7 +86,29 @@ impl FlagsConfig {
         Value::Object(map)
     }
 
-    /// Parses a stored document. Any deviation is corruption: the file was not written by us.
+    /// Every flag with every field set: the file's value, else the environment's (`env`), else the
+    /// default (`rolloutPercent` 0, `allowlist` empty; `force` stays unset). This is what is
+    /// evaluated and what the API answers; the file keeps only what was set in it.
+    pub fn effective(&self, env: &BTreeMap<String, FlagSettings>) -> FlagsConfig {
+        let mut flags = BTreeMap::new();
+        for name in self.flags.keys().chain(env.keys()) {
+            let file = self.flags.get(name).cloned().unwrap_or_default();
+            let fallback = env.get(name).cloned().unwrap_or_default();
+            flags.insert(
+                name.clone(),
+                FlagSettings {
+                    rollout_percent: file.rollout_percent.or(fallback.rollout_percent).or(Some(0)),
+                    allowlist: file.allowlist.or(fallback.allowlist).or_else(|| Some(Vec::new())),
+                    force: file.force.or(fallback.force),
+                },
+            );
+        }
+        FlagsConfig { flags, meta: self.meta.clone() }
+    }
+
+    /// Parses a stored document (ours, or one the original server wrote: no `meta.version`,
+    /// boolean `force`). A value outside the schema is corruption; a field the schema does not
+    /// know is skipped (the original may have written more than it read).
     pub fn from_json(bytes: &[u8]) -> Result<FlagsConfig, String> {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
         let Value::Object(mut map) = value else { return Err("not a JSON object".into()) };
@@ -90,7 +121,8 @@ impl FlagsConfig {
             if !valid_flag_name(&name) {
                 return Err(format!("invalid flag name {name:?}"));
             }
-            let settings = parse_settings(&name, &v, &FlagSettings::default()).map_err(|e| e.join("; "))?;
+            let settings =
+                parse_settings(&name, &v, &FlagSettings::default(), Unknown::Skip).map_err(|e| e.join("; "))?;
             config.flags.insert(name, settings);
         }
         Ok(config)
@@ -105,9 +137,18 @@ pub fn valid_flag_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// What to do with a field the schema does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unknown {
+    /// An admin update naming it is refused (a typo must not pass silently).
+    Refuse,
+    /// A stored document's is skipped.
+    Skip,
+}
+
 /// Validates one flag's JSON against the schema and merges it onto `base` (fields it names replace,
 /// the others stay). Every problem is reported, each naming its field.
-fn parse_settings(flag: &str, v: &Value, base: &FlagSettings) -> Result<FlagSettings, Vec<String>> {
+fn parse_settings(flag: &str, v: &Value, base: &FlagSettings, unknown: Unknown) -> Result<FlagSettings, Vec<String>> {
     let Value::Object(fields) = v else { return Err(vec![format!("{flag}: must be an object")]) };
     let mut out = base.clone();
     let mut errors = Vec::new();
@@ -144,11 +185,15 @@ fn parse_settings(flag: &str, v: &Value, base: &FlagSettings) -> Result<FlagSett
                 Value::Null => out.force = None,
                 Value::String(s) if s == "force_on" => out.force = Some(Force::ForceOn),
                 Value::String(s) if s == "force_off" => out.force = Some(Force::ForceOff),
-                other => errors.push(format!("{flag}.force: must be \"force_on\", \"force_off\" or null, got {other}")),
+                Value::Bool(true) => out.force = Some(Force::ForceOn),
+                Value::Bool(false) => out.force = Some(Force::ForceOff),
+                other => errors
+                    .push(format!("{flag}.force: must be \"force_on\", \"force_off\", a boolean or null, got {other}")),
             },
-            unknown => {
-                errors.push(format!("{flag}.{unknown}: unknown field (allowed: rolloutPercent, allowlist, force)"))
+            other if unknown == Unknown::Skip => {
+                tracing::warn!(flag, field = other, "skipping an unknown field of a stored feature flag");
             }
+            other => errors.push(format!("{flag}.{other}: unknown field (allowed: rolloutPercent, allowlist, force)")),
         }
     }
     if errors.is_empty() {
@@ -195,7 +240,7 @@ pub fn apply_update(
             continue;
         }
         let before = current.flags.get(name).cloned();
-        match parse_settings(name, v, &before.clone().unwrap_or_default()) {
+        match parse_settings(name, v, &before.clone().unwrap_or_default(), Unknown::Refuse) {
             Ok(after) => {
                 if before.as_ref() != Some(&after) {
                     changes.push(FlagChange { flag: name.clone(), before, after: after.clone() });
@@ -229,38 +274,80 @@ pub fn bucket(flag: &str, user: &str) -> u32 {
 pub struct Evaluation {
     /// On or off for this user.
     pub enabled: bool,
-    /// The configured rollout percent.
-    pub rollout_pct: Option<u8>,
-    /// What decided: `force`, `allowlist`, `rollout` or `default`.
+    /// The rollout percent in effect (0 when none is set).
+    pub rollout_pct: u8,
+    /// What decided: `force`, `allowlist` or `rollout`.
     pub source: &'static str,
-    /// Why, in words.
-    pub reason: String,
+    /// Why: `force_on`, `force_off`, `allowlist`, `percent` (the user's bucket against a rollout
+    /// above 0) or `default_off` (no rollout).
+    pub reason: &'static str,
 }
 
-/// Evaluates one flag for `user`: force, then allowlist, then bucket < rolloutPercent.
+/// Evaluates one flag for `user` (its settings as [`FlagsConfig::effective`] gives them): force,
+/// then allowlist, then bucket < rolloutPercent.
 pub fn evaluate(flag: &str, settings: &FlagSettings, user: &str) -> Evaluation {
-    let rollout_pct = settings.rollout_percent;
+    let rollout_pct = settings.rollout_percent.unwrap_or(0);
+    let verdict = |enabled, source, reason| Evaluation { enabled, rollout_pct, source, reason };
     match settings.force {
-        Some(Force::ForceOn) => {
-            return Evaluation { enabled: true, rollout_pct, source: "force", reason: "force_on".into() }
-        }
-        Some(Force::ForceOff) => {
-            return Evaluation { enabled: false, rollout_pct, source: "force", reason: "force_off".into() }
-        }
+        Some(Force::ForceOn) => return verdict(true, "force", "force_on"),
+        Some(Force::ForceOff) => return verdict(false, "force", "force_off"),
         None => {}
     }
     if settings.allowlist.as_ref().is_some_and(|ids| ids.iter().any(|id| id == user)) {
-        return Evaluation { enabled: true, rollout_pct, source: "allowlist", reason: "user is allowlisted".into() };
+        return verdict(true, "allowlist", "allowlist");
     }
-    match rollout_pct {
-        None => Evaluation { enabled: false, rollout_pct, source: "default", reason: "no rollout configured".into() },
-        Some(pct) => {
-            let b = bucket(flag, user);
-            let enabled = b < u32::from(pct);
-            let op = if enabled { "<" } else { ">=" };
-            Evaluation { enabled, rollout_pct, source: "rollout", reason: format!("bucket {b} {op} {pct}") }
+    if rollout_pct == 0 {
+        return verdict(false, "rollout", "default_off");
+    }
+    verdict(bucket(flag, user) < u32::from(rollout_pct), "rollout", "percent")
+}
+
+/// The environment's settings for the [`DEFAULT_FLAGS`], as the original server read them:
+/// `<FLAG>_ROLLOUT_PERCENT` or `<FLAG>_ROLLOUT_PCT` (a number, clamped to 0-100), `<FLAG>_FORCE`
+/// (`1/true/on/yes/enable/enabled` or `0/false/off/no/disable/disabled`) and `<FLAG>_ALLOWLIST`
+/// (comma list), where `<FLAG>` is the flag's name in upper snake case (`ROUND_FLOW_V2`). Unset or
+/// unreadable values are left unset (and logged).
+pub fn env_settings(get: impl Fn(&str) -> Option<String>) -> BTreeMap<String, FlagSettings> {
+    let mut out = BTreeMap::new();
+    for flag in DEFAULT_FLAGS {
+        let prefix = upper_snake(flag);
+        let var =
+            |suffix: &str| get(&format!("{prefix}_{suffix}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let mut settings = FlagSettings::default();
+        if let Some(raw) = var("ROLLOUT_PERCENT").or_else(|| var("ROLLOUT_PCT")) {
+            match raw.parse::<f64>() {
+                Ok(p) if p.is_finite() => settings.rollout_percent = Some(p.clamp(0.0, 100.0).round() as u8),
+                _ => tracing::warn!(flag, value = raw.as_str(), "ignoring an unreadable rollout percent"),
+            }
+        }
+        if let Some(raw) = var("FORCE") {
+            match raw.to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" | "yes" | "enable" | "enabled" => settings.force = Some(Force::ForceOn),
+                "0" | "false" | "off" | "no" | "disable" | "disabled" => settings.force = Some(Force::ForceOff),
+                _ => tracing::warn!(flag, value = raw.as_str(), "ignoring an unreadable force value"),
+            }
+        }
+        if let Some(raw) = var("ALLOWLIST") {
+            settings.allowlist =
+                Some(raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect());
+        }
+        if settings != FlagSettings::default() {
+            out.insert(flag.to_string(), settings);
         }
     }
+    out
+}
+
+/// `roundFlowV2` → `ROUND_FLOW_V2`: an underscore before every capital after the first letter.
+fn upper_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// Every flag of `config` evaluated for `user`.
@@ -326,7 +413,6 @@ mod tests {
             (json!({"f": {"allowlist": [1]}}), "f.allowlist"),
             (json!({"f": {"allowlist": "a"}}), "f.allowlist"),
             (json!({"f": {"force": "on"}}), "f.force"),
-            (json!({"f": {"force": true}}), "f.force"),
             (json!({"f": {"rollout": 5}}), "f.rollout"),
             (json!({"f": 5}), "f: must be an object"),
             (json!({"9lives": {}}), "invalid flag name"),
@@ -357,17 +443,72 @@ mod tests {
             force,
         };
         let e = evaluate("roundFlowV2", &s(Some(100), Some(vec![user]), Some(Force::ForceOff)), user);
-        assert_eq!((e.enabled, e.source), (false, "force"));
+        assert_eq!((e.enabled, e.source, e.reason), (false, "force", "force_off"));
         let e = evaluate("roundFlowV2", &s(Some(0), None, Some(Force::ForceOn)), user);
-        assert_eq!((e.enabled, e.source), (true, "force"));
+        assert_eq!((e.enabled, e.source, e.reason), (true, "force", "force_on"));
         let e = evaluate("roundFlowV2", &s(Some(0), Some(vec![user]), None), user);
-        assert_eq!((e.enabled, e.source), (true, "allowlist"));
+        assert_eq!((e.enabled, e.source, e.reason), (true, "allowlist", "allowlist"));
         let e = evaluate("roundFlowV2", &s(Some(64), None, None), user);
-        assert_eq!((e.enabled, e.source, e.reason.as_str()), (true, "rollout", "bucket 63 < 64"));
+        assert_eq!((e.enabled, e.source, e.reason, e.rollout_pct), (true, "rollout", "percent", 64));
         let e = evaluate("roundFlowV2", &s(Some(63), None, None), user);
-        assert_eq!((e.enabled, e.reason.as_str()), (false, "bucket 63 >= 63"));
+        assert_eq!((e.enabled, e.reason), (false, "percent"));
         let e = evaluate("roundFlowV2", &s(None, None, None), user);
-        assert_eq!((e.enabled, e.source), (false, "default"));
+        assert_eq!((e.enabled, e.source, e.reason, e.rollout_pct), (false, "rollout", "default_off", 0));
+    }
+
+    #[test]
+    fn a_document_the_original_server_wrote_loads() {
+        // No meta.version, boolean force, null fields, a field this server does not know.
+        let doc = br#"{"roundFlowV2": {"rolloutPercent": 25, "allowlist": null, "force": null},
+            "practiceGrowthV1": {"force": true}, "modelVariantYolov11": {"force": false, "notes": "x"},
+            "meta": {"updatedAt": "2026-10-01T12:00:00Z", "updatedBy": "ops"}}"#;
+        let cfg = FlagsConfig::from_json(doc).expect("loads");
+        assert_eq!(cfg.meta.version, 0);
+        assert_eq!(cfg.flags["roundFlowV2"].rollout_percent, Some(25));
+        assert_eq!(cfg.flags["practiceGrowthV1"].force, Some(Force::ForceOn));
+        assert_eq!(cfg.flags["modelVariantYolov11"].force, Some(Force::ForceOff));
+        // Still corrupt: a value outside the schema.
+        assert!(FlagsConfig::from_json(br#"{"f": {"rolloutPercent": 101}}"#).is_err());
+        // An admin update naming an unknown field is still refused, a boolean force accepted.
+        assert!(update(&cfg, json!({"f": {"notes": "x"}})).is_err());
+        assert!(update(&cfg, json!({"f": {"force": true}})).is_ok());
+    }
+
+    #[test]
+    fn answers_carry_every_field_and_the_file_wins_over_the_environment() {
+        let env = env_settings(|k| {
+            match k {
+                "ROUND_FLOW_V2_ROLLOUT_PCT" => Some("150"),
+                "ROUND_FLOW_V2_ALLOWLIST" => Some(" a, b ,,c "),
+                "PRACTICE_GROWTH_V1_ROLLOUT_PERCENT" => Some("12.4"),
+                "PRACTICE_GROWTH_V1_ROLLOUT_PCT" => Some("99"),
+                "PRACTICE_GROWTH_V1_FORCE" => Some("Enabled"),
+                "MODEL_VARIANT_YOLOV11_FORCE" => Some("maybe"),
+                _ => None,
+            }
+            .map(String::from)
+        });
+        assert_eq!(env["roundFlowV2"].rollout_percent, Some(100), "clamped");
+        assert_eq!(env["roundFlowV2"].allowlist, Some(vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(env["practiceGrowthV1"].rollout_percent, Some(12), "_ROLLOUT_PERCENT first");
+        assert_eq!(env["practiceGrowthV1"].force, Some(Force::ForceOn));
+        assert!(!env.contains_key("modelVariantYolov11"), "an unreadable value sets nothing");
+        let (file, _) = update(&FlagsConfig::default(), json!({"roundFlowV2": {"rolloutPercent": 10}})).expect("valid");
+        let eff = file.effective(&env);
+        assert_eq!(eff.flags["roundFlowV2"].rollout_percent, Some(10), "the file wins");
+        assert_eq!(
+            eff.flags["roundFlowV2"].allowlist.as_ref().map(Vec::len),
+            Some(3),
+            "the environment fills the rest"
+        );
+        let answer = eff.to_json();
+        assert_eq!(answer["modelVariantYolov11"], json!({"rolloutPercent": 0, "allowlist": [], "force": null}));
+        assert_eq!(answer["meta"], json!({"updatedAt": file.meta.updated_at, "updatedBy": "admin", "version": 1}));
+        assert_eq!(
+            FlagsConfig::default().effective(&BTreeMap::new()).to_json()["meta"],
+            json!({"updatedAt": null, "updatedBy": null, "version": 0})
+        );
+        assert_eq!(upper_snake("modelVariantYolov11"), "MODEL_VARIANT_YOLOV11");
     }
 
     #[test]

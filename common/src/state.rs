@@ -75,6 +75,7 @@ impl AppState {
     /// State over explicit run and flag stores (the S3 tests hold both in one bucket); uploads go
     /// to files under RUNS_UPLOAD_DIR until [`AppState::with_uploads`] says otherwise.
     pub fn assemble(config: Config, blobs: SharedBlobStore, flags: FlagStore) -> Self {
+        let flags = flags.with_env(config.flag_env.clone());
         let uploads = UploadStore::local(Arc::new(FileBlobStore::new(config.runs_upload_dir.clone())));
         AppState {
             config: Arc::new(config),

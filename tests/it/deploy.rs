@@ -136,6 +136,8 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         ("apigw-v2-post-prune.json", 200),
         ("apigw-v2-get-flags-config.json", 200),
         ("apigw-v2-put-flags-config-base64.json", 200),
+        ("apigw-v2-post-flags-allowlist-add.json", 200),
+        ("apigw-v2-post-flags-allowlist-remove.json", 200),
         ("apigw-v2-get-flags-audit.json", 200),
         ("apigw-v2-get-feature-flags.json", 200),
         ("apigw-v2-post-upload.json", 201),

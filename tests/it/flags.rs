@@ -1,5 +1,6 @@
 //! Feature flags over HTTP: the runbook's admin steps, guards, validation, ETag/If-Match, no lost
-//! update under concurrent PUTs, the audit log, public evaluation, and corrupt-config handling.
+//! update under concurrent PUTs, the audit log, public evaluation, corrupt-config handling, and the
+//! original server's ways: its config files, its environment fallbacks, its allowlist routes.
 
 use golfiq_tests::{spawn_app, TestApp};
 use serde_json::{json, Value};
@@ -42,8 +43,8 @@ async fn the_runbook_admin_steps_work_as_written_and_ready_stays_200() {
     // 2. Fetch config: defaults, version 0.
     let (status, etag, cfg) = admin_get(&app, CONFIG).await;
     assert_eq!((status, etag.as_deref()), (200, Some("\"0\"")));
-    assert_eq!(cfg["roundFlowV2"], json!({"rolloutPercent": null, "allowlist": null, "force": null}));
-    assert_eq!(cfg["meta"]["version"], 0);
+    assert_eq!(cfg["roundFlowV2"], json!({"rolloutPercent": 0, "allowlist": [], "force": null}));
+    assert_eq!(cfg["meta"], json!({"updatedAt": null, "updatedBy": null, "version": 0}));
     // 3. Update rollout, exactly the runbook's body.
     let (status, cfg) = admin_put(&app, r#"{"roundFlowV2": {"rolloutPercent": 10}}"#, &[]).await;
     assert_eq!(status, 200, "{cfg}");
@@ -66,7 +67,10 @@ async fn the_runbook_admin_steps_work_as_written_and_ready_stays_200() {
     // The token never reaches the stored file.
     let stored = std::fs::read_to_string(&app.state.config.feature_flags_config_path).expect("config file");
     assert!(!stored.contains(TOKEN));
-    assert_eq!(serde_json::from_str::<Value>(&stored).expect("stored json"), cfg);
+    let stored: Value = serde_json::from_str(&stored).expect("stored json");
+    assert_eq!((&stored["roundFlowV2"]["rolloutPercent"], &stored["meta"]), (&json!(40), &cfg["meta"]));
+    // The file keeps only what was set, so the environment can still fill the rest.
+    assert_eq!(stored["practiceGrowthV1"], json!({"rolloutPercent": null, "allowlist": null, "force": null}));
 }
 
 #[tokio::test]
@@ -201,7 +205,7 @@ async fn public_evaluation_follows_force_allowlist_and_buckets() {
     assert_eq!(alice["version"], 1);
     assert_eq!(
         alice["flags"]["roundFlowV2"],
-        json!({"enabled": true, "rolloutPct": 64, "source": "rollout", "reason": "bucket 63 < 64"})
+        json!({"enabled": true, "rolloutPct": 64, "source": "rollout", "reason": "percent"})
     );
     assert_eq!(alice["flags"]["modelVariantYolov11"]["enabled"], false);
     let bob = eval(Some("bob")).await;
@@ -248,4 +252,105 @@ async fn a_corrupt_config_is_reported_refused_and_only_replaced_when_forced() {
     assert_eq!(std::fs::read(kept[0].path()).expect("read"), b"{\"roundFlowV2\": {\"rolloutPercent\": ");
     assert_eq!(ready_status(&app).await.0, 200);
     assert_eq!(admin_get(&app, CONFIG).await.2["roundFlowV2"]["rolloutPercent"], 20);
+}
+
+async fn evaluate_for(app: &TestApp, user: &str) -> Value {
+    let resp = app.client.get(app.url("/api/feature-flags")).header("x-api-key", "k").header("x-user-id", user);
+    let resp = resp.send().await.expect("get");
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_config_file_the_original_server_wrote_keeps_staging_up() {
+    let app = spawn_app(&app_env()).await;
+    // The original's format, written by hand from its documented fields: no meta.version, force
+    // as a boolean or a string, nulls, and a field this server does not know.
+    let original = r#"{
+  "roundFlowV2": {"rolloutPercent": 25, "allowlist": ["alice"], "force": null},
+  "practiceGrowthV1": {"rolloutPercent": null, "allowlist": null, "force": true},
+  "modelVariantYolov11": {"force": "force_off", "description": "v11 rollout"},
+  "meta": {"updatedAt": "2026-10-01T12:00:00Z", "updatedBy": "ops"}
+}"#;
+    let path = app.state.config.feature_flags_config_path.clone();
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&path, original).expect("write");
+    let (status, body) = ready_status(&app).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, etag, cfg) = admin_get(&app, CONFIG).await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"0\"")), "{cfg}");
+    assert_eq!(cfg["practiceGrowthV1"], json!({"rolloutPercent": 0, "allowlist": [], "force": "force_on"}));
+    assert_eq!(cfg["meta"], json!({"updatedAt": "2026-10-01T12:00:00Z", "updatedBy": "ops", "version": 0}));
+    let alice = evaluate_for(&app, "alice").await;
+    assert_eq!(alice["flags"]["roundFlowV2"]["reason"], "allowlist");
+    assert_eq!(alice["flags"]["practiceGrowthV1"]["reason"], "force_on");
+    assert_eq!(alice["flags"]["modelVariantYolov11"]["reason"], "force_off");
+    // The first write goes on from it: version 1, the other flags kept.
+    let (status, cfg) = admin_put(&app, r#"{"roundFlowV2": {"rolloutPercent": 30}}"#, &[("if-match", "\"0\"")]).await;
+    assert_eq!((status, &cfg["meta"]["version"]), (200, &json!(1)), "{cfg}");
+    assert_eq!(cfg["roundFlowV2"]["allowlist"], json!(["alice"]));
+    assert_eq!(cfg["practiceGrowthV1"]["force"], "force_on");
+}
+
+#[tokio::test]
+async fn the_environment_sets_what_the_file_leaves_unset() {
+    let mut env = app_env();
+    env.extend([
+        ("ROUND_FLOW_V2_ROLLOUT_PCT", "100"),
+        ("PRACTICE_GROWTH_V1_FORCE", "on"),
+        ("MODEL_VARIANT_YOLOV11_ALLOWLIST", "carol, dave"),
+    ]);
+    let app = spawn_app(&env).await;
+    let alice = evaluate_for(&app, "alice").await;
+    assert_eq!(
+        alice["flags"]["roundFlowV2"],
+        json!({"enabled": true, "rolloutPct": 100, "source": "rollout", "reason": "percent"})
+    );
+    assert_eq!(alice["flags"]["practiceGrowthV1"]["reason"], "force_on");
+    assert_eq!(evaluate_for(&app, "carol").await["flags"]["modelVariantYolov11"]["reason"], "allowlist");
+    let (_, _, cfg) = admin_get(&app, CONFIG).await;
+    assert_eq!(cfg["modelVariantYolov11"]["allowlist"], json!(["carol", "dave"]), "answers show what is in effect");
+    // A value in the file wins over the environment.
+    admin_put(&app, r#"{"roundFlowV2": {"rolloutPercent": 0}, "practiceGrowthV1": {"force": "force_off"}}"#, &[]).await;
+    let alice = evaluate_for(&app, "alice").await;
+    assert_eq!(alice["flags"]["roundFlowV2"]["reason"], "default_off");
+    assert_eq!(alice["flags"]["practiceGrowthV1"]["reason"], "force_off");
+}
+
+#[tokio::test]
+async fn allowlist_add_and_remove_are_audited_changes_of_the_list_in_effect() {
+    let mut env = app_env();
+    env.push(("MODEL_VARIANT_YOLOV11_ALLOWLIST", "carol"));
+    let app = spawn_app(&env).await;
+    let post = |op: &'static str, body: Value, token: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req =
+                app.client.post(app.url(&format!("/api/admin/feature-flags/modelVariantYolov11/allowlist:{op}")));
+            if let Some(t) = token {
+                req = req.header("x-admin-token", t);
+            }
+            let resp =
+                req.header("content-type", "application/json").body(body.to_string()).send().await.expect("post");
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = post("add", json!({"userId": "alice"}), None).await;
+    assert_eq!((status, body["error_code"].as_str()), (401, Some("ADMIN_UNAUTHORIZED")), "{body}");
+    let (status, cfg) = post("add", json!({"userId": "alice"}), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{cfg}");
+    assert_eq!(cfg["modelVariantYolov11"]["allowlist"], json!(["carol", "alice"]), "the environment's users are kept");
+    assert_eq!(cfg["meta"]["version"], 1);
+    let (_, cfg) = post("add", json!({"userId": "alice"}), Some(TOKEN)).await;
+    assert_eq!(cfg["modelVariantYolov11"]["allowlist"], json!(["carol", "alice"]), "adding twice changes nothing");
+    assert_eq!(evaluate_for(&app, "alice").await["flags"]["modelVariantYolov11"]["reason"], "allowlist");
+    let (status, cfg) = post("remove", json!({"userId": "carol"}), Some(TOKEN)).await;
+    assert_eq!((status, &cfg["modelVariantYolov11"]["allowlist"]), (200, &json!(["alice"])));
+    let (status, body) = post("remove", json!({"userId": "  "}), Some(TOKEN)).await;
+    assert_eq!((status, body["error_code"].as_str()), (422, Some("INVALID_FLAGS_CONFIG")), "{body}");
+    let (_, _, audit) = admin_get(&app, "/api/admin/feature-flags/audit").await;
+    let entries = audit["items"].as_array().expect("items");
+    assert_eq!(entries.len(), 2, "one entry per change, none for the no-op: {audit}");
+    assert_eq!(entries[0]["after"]["allowlist"], json!(["alice"]));
+    assert_eq!(entries[1]["before"]["allowlist"], Value::Null, "the file had no list before");
 }

@@ -45,7 +45,7 @@ pub(crate) async fn execute(state: AppState, engine: Arc<Engine>, parsed: Parsed
         .iter()
         .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()));
     let flag = match (&parsed.user_id, explicit) {
-        (Some(user), false) => match state.flags.load().await {
+        (Some(user), false) => match state.flags.effective().await {
             Ok(config) => rollout_model_variant(&config, user),
             Err(e) => {
                 // A broken flag store must not stop analyses: fall through to MODEL_VARIANT.

@@ -1,9 +1,11 @@
 //! The flags function: the admin config (GET/PUT /api/admin/feature-flags/config, with ETag and
-//! If-Match), its audit log, and public per-user evaluation (GET /api/feature-flags).
+//! If-Match), one user in or out of a flag's allowlist (POST .../{flag}/allowlist:add|remove), the
+//! audit log, and public per-user evaluation (GET /api/feature-flags). Answers show every flag with
+//! every field, the environment's fallbacks included (`FlagsConfig::effective`).
 
 use common::auth::{Guard, ADMIN_IDENTITY};
 use common::error::{ApiError, ErrorCode};
-use common::flag_store::etag;
+use common::flag_store::{etag, FlagStoreError};
 use common::flags::{evaluate_all, FlagsConfig};
 use common::http::{json_response, query_param, respond, route_request, Route};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -14,11 +16,15 @@ use serde_json::{json, Value};
 const CONFIG: &str = "/api/admin/feature-flags/config";
 const AUDIT: &str = "/api/admin/feature-flags/audit";
 const PUBLIC: &str = "/api/feature-flags";
+const ALLOWLIST_ADD: &str = "/api/admin/feature-flags/{flag}/allowlist:add";
+const ALLOWLIST_REMOVE: &str = "/api/admin/feature-flags/{flag}/allowlist:remove";
 
 /// The routes this function serves.
 pub const ROUTES: &[Route] = &[
     Route::new(Method::GET, CONFIG, Guard::Admin),
     Route::new(Method::PUT, CONFIG, Guard::Admin),
+    Route::new(Method::POST, ALLOWLIST_ADD, Guard::Admin),
+    Route::new(Method::POST, ALLOWLIST_REMOVE, Guard::Admin),
     Route::new(Method::GET, AUDIT, Guard::Admin),
     Route::new(Method::GET, PUBLIC, Guard::ApiKey),
 ];
@@ -34,13 +40,58 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = route_request(&state.config, ROUTES, req)?;
+    let (route, params) = route_request(&state.config, ROUTES, req)?;
     match (route.method.clone(), route.path) {
-        (Method::GET, CONFIG) => Ok(config_response(&state.flags.load().await?)),
+        (Method::GET, CONFIG) => Ok(config_response(&state.flags.effective().await?)),
         (Method::PUT, CONFIG) => put_config(state, req).await,
+        (Method::POST, ALLOWLIST_ADD) => allowlist(state, req, param(&params, "flag")?, true).await,
+        (Method::POST, ALLOWLIST_REMOVE) => allowlist(state, req, param(&params, "flag")?, false).await,
         (Method::GET, AUDIT) => audit(state, req).await,
-        _ => public(state, req).await,
+        (Method::GET, PUBLIC) => public(state, req).await,
+        (method, path) => Err(ApiError::new(ErrorCode::Internal, "route without a handler")
+            .with_cause(format!("flags: no handler for {method} {path}"))),
     }
+}
+
+fn param<'a>(params: &'a std::collections::HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, format!("path parameter {name} missing")))
+}
+
+/// Adds `userId` to `flag`'s allowlist, or removes it, as one audited config change. The list
+/// changed is the one in effect (the file's, else the environment's), so the environment's users
+/// are kept; adding a user already there, or removing one who is not, changes nothing.
+async fn allowlist(state: &AppState, req: &Request, flag: &str, add: bool) -> Result<Response<Body>, ApiError> {
+    let body: Value = serde_json::from_slice(req.body().as_ref())
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}")))?;
+    let user = body
+        .get("userId")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidFlagsConfig, "body must be {\"userId\": \"<non-empty string>\"}")
+        })?
+        .to_string();
+    let by = admin_identity(req);
+    let cfg = state
+        .flags
+        .update_with(&by, header(req, "if-match"), false, |current| {
+            let mut list = current.flags.get(flag).and_then(|f| f.allowlist.clone()).unwrap_or_default();
+            match (add, list.iter().position(|u| *u == user)) {
+                (true, None) => list.push(user.clone()),
+                (false, Some(at)) => {
+                    list.remove(at);
+                }
+                _ => {}
+            }
+            Ok::<_, FlagStoreError>(json!({ flag: {"allowlist": list} }))
+        })
+        .await?;
+    tracing::info!(flag, add, version = cfg.meta.version, by = by.as_str(), "feature flag allowlist changed");
+    Ok(config_response(&state.flags.effective_of(&cfg)))
 }
 
 fn config_response(cfg: &FlagsConfig) -> Response<Body> {
@@ -71,7 +122,7 @@ async fn put_config(state: &AppState, req: &Request) -> Result<Response<Body>, A
     let by = admin_identity(req);
     let cfg = state.flags.update(&body, &by, header(req, "if-match"), force).await?;
     tracing::info!(version = cfg.meta.version, by = by.as_str(), "feature flag config updated");
-    Ok(config_response(&cfg))
+    Ok(config_response(&state.flags.effective_of(&cfg)))
 }
 
 async fn audit(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -93,7 +144,7 @@ async fn audit(state: &AppState, req: &Request) -> Result<Response<Body>, ApiErr
 
 async fn public(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = header(req, "x-user-id").unwrap_or("anonymous");
-    let cfg = state.flags.load().await?;
+    let cfg = state.flags.effective().await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({"version": cfg.meta.version, "user": user, "flags": evaluate_all(&cfg, user)}),
