@@ -17,11 +17,16 @@ pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     // try_init: a second call (tests) keeps the first subscriber instead of panicking.
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+    if on_lambda() {
         builder.json().flatten_event(true).without_time().try_init().ok();
     } else {
         builder.compact().try_init().ok();
     }
+}
+
+/// Whether this process is a Lambda function (the runtime sets `AWS_LAMBDA_FUNCTION_NAME`).
+pub fn on_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
 }
 
 /// Loads configuration and builds state, or exits the process with a message naming every problem.

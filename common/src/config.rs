@@ -83,6 +83,10 @@ pub struct Config {
     pub live_sign_secret: Option<Secret>,
     /// LIVE_VIEWER_SIGN_KEY (viewer tokens).
     pub live_viewer_sign_key: Option<Secret>,
+    /// BUILD_VERSION: the version /health reports (default: the crate version).
+    pub build_version: Option<String>,
+    /// GIT_SHA: the commit /health reports (default: the one baked in at build time).
+    pub git_sha: Option<String>,
     /// The feature flags' environment fallbacks (`ROUND_FLOW_V2_ROLLOUT_PCT`, ...;
     /// [`crate::flags::env_settings`]); the config file's values win over them.
     pub flag_env: std::collections::BTreeMap<String, crate::flags::FlagSettings>,
@@ -172,6 +176,9 @@ impl Default for AnalyzeSettings {
 pub struct ConfigError(pub Vec<String>);
 
 /// Every variable [`Config`] reads; the template, compose file and env example must set the same.
+/// Not listed, because a deployment sets them only to override: the feature flags' fallbacks
+/// ([`crate::flags::env_settings`], docs/API.md) and the build stamps `BUILD_VERSION` and `GIT_SHA`
+/// (GET /health).
 pub const VARIABLES: &[&str] = &[
     "APP_ENV",
     "STAGING",
@@ -343,6 +350,8 @@ impl Config {
             admin_token,
             live_sign_secret,
             live_viewer_sign_key,
+            build_version: get("BUILD_VERSION"),
+            git_sha: get("GIT_SHA"),
             flag_env: crate::flags::env_settings(get),
             model_variant,
             run_store_dir,

@@ -26,6 +26,19 @@ async fn health_reports_build_and_config_facts() {
     assert_eq!(body["run_store_backend"], "file");
     assert_eq!(body["version"], common::VERSION);
     assert!(body["git_sha"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        (&body["git"], &body["env"], &body["runtime"]),
+        (&body["git_sha"], &"development".into(), &"dispatcher".into())
+    );
+    app.stop().await.expect("graceful shutdown");
+    // The build stamps a deployment sets win over what was baked in.
+    let app = spawn_app(&[("BUILD_VERSION", "2026.12.5"), ("GIT_SHA", "abc1234"), ("APP_ENV", "qa")]).await;
+    let (_, body) = get_json(&app, "/health", &[]).await;
+    assert_eq!(
+        (&body["version"], &body["git"], &body["env"]),
+        (&"2026.12.5".into(), &"abc1234".into(), &"qa".into()),
+        "{body}"
+    );
     app.stop().await.expect("graceful shutdown");
 }
 

@@ -33,14 +33,23 @@ async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiErr
     })
 }
 
+/// Liveness and build info: `version` (BUILD_VERSION, else the crate version), `git` (GIT_SHA,
+/// else the commit baked in at build time, else `unknown`), `env` (APP_ENV) and `runtime`
+/// (`lambda` or `dispatcher`), as the original server's clients read them; plus `git_sha`,
+/// `model_variant` and `run_store_backend`.
 fn health(state: &AppState) -> Response<Body> {
+    let config = &state.config;
+    let git = config.git_sha.as_deref().unwrap_or(common::GIT_SHA);
     json_response(
         StatusCode::OK,
         &json!({
             "status": "ok",
-            "version": common::VERSION,
-            "git_sha": common::GIT_SHA,
-            "model_variant": state.config.model_variant,
+            "version": config.build_version.as_deref().unwrap_or(common::VERSION),
+            "git": git,
+            "git_sha": git,
+            "env": config.app_env,
+            "runtime": if common::bootstrap::on_lambda() { "lambda" } else { "dispatcher" },
+            "model_variant": config.model_variant,
             "run_store_backend": state.blobs.backend_name(),
         }),
     )
