@@ -64,18 +64,22 @@ where
 {
     init_tracing();
     let state = Arc::new(prepare(state_or_exit().await));
+    let cors = crate::http::cors_layer(&state.config);
     let handle = &handle;
-    lambda_http::run(service_fn(move |req: Request| {
-        let state = state.clone();
-        async move {
-            let (method, path, started) = (req.method().clone(), req.uri().path().to_string(), Instant::now());
-            let resp = match crate::http::lambda_body_guard(&req) {
-                Ok(()) => handle(state, req).await,
-                Err(e) => e.into_response(),
-            };
-            crate::http::log_request(&method, &path, &resp, started.elapsed());
-            Ok::<_, std::convert::Infallible>(resp)
-        }
-    }))
+    lambda_http::run(tower::Layer::layer(
+        &cors,
+        service_fn(move |req: Request| {
+            let state = state.clone();
+            async move {
+                let (method, path, started) = (req.method().clone(), req.uri().path().to_string(), Instant::now());
+                let resp = match crate::http::lambda_body_guard(&req) {
+                    Ok(()) => handle(state, req).await,
+                    Err(e) => e.into_response(),
+                };
+                crate::http::log_request(&method, &path, &resp, started.elapsed());
+                Ok::<_, std::convert::Infallible>(resp)
+            }
+        }),
+    ))
     .await
 }

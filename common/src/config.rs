@@ -125,6 +125,10 @@ pub struct Config {
     pub port: u16,
     /// MAX_BODY_BYTES the dispatcher accepts (default 100 MiB).
     pub max_body_bytes: u64,
+    /// CORS_ALLOW_ORIGINS: the web origins allowed to call the API with credentials, exact match
+    /// (comma list; default `http://localhost,http://127.0.0.1`, plus `http://localhost:5173`,
+    /// the web app's dev server, outside staging).
+    pub cors_allow_origins: Vec<String>,
     /// MODELS_DIR: the weights root (`<dir>/<variant>/model.onnx`); unset = `models/weights` found
     /// from the working directory, else `/opt/models/weights` (container image, Lambda layer).
     pub models_dir: Option<PathBuf>,
@@ -205,6 +209,7 @@ pub const VARIABLES: &[&str] = &[
     "PROD_LOCK",
     "PORT",
     "MAX_BODY_BYTES",
+    "CORS_ALLOW_ORIGINS",
     "MODELS_DIR",
     "ANALYZE_MAX_ZIP_BYTES",
     "ANALYZE_MAX_VIDEO_BYTES",
@@ -298,6 +303,18 @@ impl Config {
         let runs_prune_max_age_days = number("RUNS_PRUNE_MAX_AGE_DAYS", get("RUNS_PRUNE_MAX_AGE_DAYS"), &mut errors);
         let port = number("PORT", get("PORT"), &mut errors).unwrap_or(8000);
         let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors).unwrap_or(100 * 1024 * 1024);
+        let cors_allow_origins = match get("CORS_ALLOW_ORIGINS") {
+            Some(list) => {
+                list.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect()
+            }
+            None => {
+                let mut origins = vec!["http://localhost".to_string(), "http://127.0.0.1".to_string()];
+                if !staging {
+                    origins.push("http://localhost:5173".into());
+                }
+                origins
+            }
+        };
         let defaults = AnalyzeSettings::default();
         let mut setting = |k: &str, default: u64, min: u64| match number::<u64>(k, get(k), &mut errors) {
             Some(v) if v < min => {
@@ -370,6 +387,7 @@ impl Config {
             prod_lock,
             port,
             max_body_bytes,
+            cors_allow_origins,
             models_dir: get("MODELS_DIR").map(PathBuf::from),
             analyze,
         })

@@ -189,6 +189,64 @@ pub fn log_request(method: &Method, path: &str, resp: &Response<Body>, elapsed: 
     tracing::info!(method = %method, path, status = resp.status().as_u16(), ms, run_id, "request");
 }
 
+/// Request headers a web client may send across origins.
+pub const CORS_ALLOWED_HEADERS: [&str; 6] =
+    ["x-api-key", "x-admin-token", "x-user-id", "x-model-variant", "if-match", "content-type"];
+
+/// CORS for every route, in the dispatcher and around every Lambda function alike (tower-http's
+/// `CorsLayer`): an origin in CORS_ALLOW_ORIGINS (exact match) gets itself back in
+/// `Access-Control-Allow-Origin`, with credentials allowed and the API's headers and methods on
+/// preflight (answered before routing, so every path has one); any other origin gets no CORS
+/// header at all (tower-http sends `Access-Control-Expose-Headers` whatever the origin; an outer
+/// step takes it off where no origin was allowed). On AWS the HttpApi has no CORS configuration of
+/// its own: its `OPTIONS /{proxy+}` route reaches a function, which answers the preflight here.
+/// `B` is the response body type of the service it wraps.
+pub fn cors_layer<B>(config: &crate::config::Config) -> CorsLayers<B> {
+    tower::ServiceBuilder::new()
+        .map_response(only_for_allowed_origins as fn(http::Response<B>) -> http::Response<B>)
+        .layer(cors_rules(config))
+        .into_inner()
+}
+
+/// The layers [`cors_layer`] returns.
+pub type CorsLayers<B> = tower::layer::util::Stack<
+    tower_http::cors::CorsLayer,
+    tower::layer::util::Stack<
+        tower::util::MapResponseLayer<fn(http::Response<B>) -> http::Response<B>>,
+        tower::layer::util::Identity,
+    >,
+>;
+
+/// Drops every CORS header from a response that does not allow its origin.
+fn only_for_allowed_origins<B>(mut resp: http::Response<B>) -> http::Response<B> {
+    if !resp.headers().contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let names: Vec<http::HeaderName> =
+            resp.headers().keys().filter(|k| k.as_str().starts_with("access-control-")).cloned().collect();
+        for name in names {
+            resp.headers_mut().remove(name);
+        }
+    }
+    resp
+}
+
+fn cors_rules(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
+    let origins: std::collections::HashSet<HeaderValue> =
+        config.cors_allow_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins = std::sync::Arc::new(origins);
+    let allowed = {
+        let origins = origins.clone();
+        move |origin: &HeaderValue, _: &http::request::Parts| origins.contains(origin)
+    };
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(allowed.clone()))
+        .allow_credentials(AllowCredentials::predicate(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers(CORS_ALLOWED_HEADERS.map(http::HeaderName::from_static))
+        .expose_headers([http::header::ETAG, http::header::LOCATION, http::HeaderName::from_static("x-run-id")])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

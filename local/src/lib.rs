@@ -115,7 +115,9 @@ pub async fn run(
     let state = prepare(state);
     let routes = route_table();
     let flat = routes.iter().map(|(r, _)| r.clone()).collect();
-    let app = axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat }));
+    let cors = common::http::cors_layer(&state.config);
+    let app =
+        axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat })).layer(cors);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 

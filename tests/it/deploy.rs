@@ -256,6 +256,19 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
         (Some(run.run_id.to_string().as_str()), Some("failed"))
     );
 
+    // The health function as Lambda runs it: build info says so, and a CORS preflight for any path
+    // (the template's OPTIONS /{proxy+}) is answered by its CORS layer.
+    let health = fixtures.join("apigw-v2-get-health.json");
+    let resp = tokio::task::spawn_blocking(move || invoke(port, "health", &health)).await.expect("invoke");
+    let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json body");
+    assert_eq!(body["runtime"], "lambda", "{body}");
+    let preflight = fixtures.join("apigw-v2-options-preflight.json");
+    let resp = tokio::task::spawn_blocking(move || invoke(port, "health", &preflight)).await.expect("invoke");
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let header = |name: &str| resp["headers"][name].as_str().or_else(|| resp["multiValueHeaders"][name][0].as_str());
+    assert_eq!(header("access-control-allow-origin"), Some("http://localhost:5173"), "{resp}");
+    assert_eq!(header("access-control-allow-credentials"), Some("true"), "{resp}");
+
     // The analyze function: the range app's JSON, three frames through the real detector.
     let range = fixtures.join("apigw-v2-post-range-analyze.json");
     let resp = tokio::task::spawn_blocking(move || invoke(port, "analyze", &range)).await.expect("invoke");

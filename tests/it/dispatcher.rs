@@ -255,3 +255,72 @@ async fn large_files_go_through_an_upload_ticket_and_a_put() {
     let unauthorized = app.client.post(app.url("/runs/v1/uploads")).send().await.expect("post");
     assert_eq!(unauthorized.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn cors_lets_listed_origins_in_with_credentials_and_tells_others_nothing() {
+    let app = spawn_app(&[("REQUIRE_API_KEY", "1"), ("API_KEY", "k")]).await;
+    let cors_headers = |resp: &reqwest::Response| -> Vec<(String, String)> {
+        resp.headers()
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with("access-control-"))
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect()
+    };
+    // A preflight from the web app's dev server, on a route with a path parameter and on an admin route.
+    for path in ["/runs/v1/0193a4b2-0000-7000-8000-000000000000", "/api/admin/feature-flags/config"] {
+        let resp = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", "http://localhost:5173")
+            .header("access-control-request-method", "PUT")
+            .header("access-control-request-headers", "x-admin-token, if-match, content-type")
+            .send()
+            .await
+            .expect("preflight");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "http://localhost:5173", "{path}");
+        assert_eq!(h["access-control-allow-credentials"], "true");
+        let allowed = h["access-control-allow-headers"].to_str().expect("ascii").to_ascii_lowercase();
+        for name in common::http::CORS_ALLOWED_HEADERS {
+            assert!(allowed.contains(name), "{name} in {allowed}");
+        }
+        assert!(h["access-control-allow-methods"].to_str().expect("ascii").contains("PUT"));
+    }
+    // The real request: the origin echoed, credentials allowed, ETag readable by the page.
+    let resp = app
+        .client
+        .get(app.url("/runs/v1"))
+        .header("x-api-key", "k")
+        .header("origin", "http://127.0.0.1")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "http://127.0.0.1");
+    assert_eq!(resp.headers()["access-control-allow-credentials"], "true");
+    // A foreign origin, or a near miss, gets no CORS header at all (the request itself still runs).
+    for origin in ["https://evil.example", "http://localhost:5174", "http://localhost:5173.evil.example"] {
+        let resp = app.client.get(app.url("/health")).header("origin", origin).send().await.expect("get");
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(cors_headers(&resp), vec![], "{origin}");
+        let resp = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url("/runs/v1"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .expect("preflight");
+        assert_eq!(cors_headers(&resp), vec![], "{origin} preflight");
+    }
+    app.stop().await.expect("graceful shutdown");
+    // CORS_ALLOW_ORIGINS replaces the defaults.
+    let app = spawn_app(&[("CORS_ALLOW_ORIGINS", "https://app.golfiq.example, https://ops.golfiq.example/")]).await;
+    let get = |origin: &'static str| app.client.get(app.url("/health")).header("origin", origin).send();
+    let resp = get("https://ops.golfiq.example").await.expect("get");
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://ops.golfiq.example");
+    let resp = get("http://localhost:5173").await.expect("get");
+    assert!(resp.headers().get("access-control-allow-origin").is_none(), "the defaults are replaced");
+    app.stop().await.expect("graceful shutdown");
+}
