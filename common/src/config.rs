@@ -109,6 +109,10 @@ pub struct Config {
     pub runs_prune_max_runs: Option<u64>,
     /// RUNS_PRUNE_MAX_AGE_DAYS: prune terminal runs older than this.
     pub runs_prune_max_age_days: Option<u64>,
+    /// RUNS_PRUNE_INTERVAL_MINUTES: the dispatcher applies the retention rule itself this often
+    /// (a container has no EventBridge schedule); unset or 0: never.
+    /// Fractional minutes are allowed (tests run it every second or so).
+    pub runs_prune_interval_minutes: Option<f64>,
     /// GOLFIQ_ROUNDS_DIR: checked by /ready when set (the image sets `/data/rounds`).
     pub rounds_dir: Option<PathBuf>,
     /// GOLFIQ_BAGS_DIR: checked by /ready when set (the image sets `/data/bags`).
@@ -210,6 +214,7 @@ pub const VARIABLES: &[&str] = &[
     "PORT",
     "MAX_BODY_BYTES",
     "CORS_ALLOW_ORIGINS",
+    "RUNS_PRUNE_INTERVAL_MINUTES",
     "MODELS_DIR",
     "ANALYZE_MAX_ZIP_BYTES",
     "ANALYZE_MAX_VIDEO_BYTES",
@@ -221,7 +226,7 @@ pub const VARIABLES: &[&str] = &[
 ];
 
 /// Variables only the local dispatcher reads (a Lambda function never does).
-pub const DISPATCHER_ONLY: &[&str] = &["PORT", "MAX_BODY_BYTES"];
+pub const DISPATCHER_ONLY: &[&str] = &["PORT", "MAX_BODY_BYTES", "RUNS_PRUNE_INTERVAL_MINUTES"];
 
 /// Aliases accepted for the dashboard's build-time names (the runbook's `VITE_` variables).
 pub const ALIASES: &[(&str, &str)] = &[
@@ -301,6 +306,14 @@ impl Config {
         );
         let runs_prune_max_runs = number("RUNS_PRUNE_MAX_RUNS", get("RUNS_PRUNE_MAX_RUNS"), &mut errors);
         let runs_prune_max_age_days = number("RUNS_PRUNE_MAX_AGE_DAYS", get("RUNS_PRUNE_MAX_AGE_DAYS"), &mut errors);
+        let runs_prune_interval_minutes =
+            match number::<f64>("RUNS_PRUNE_INTERVAL_MINUTES", get("RUNS_PRUNE_INTERVAL_MINUTES"), &mut errors) {
+                Some(m) if !m.is_finite() || m < 0.0 => {
+                    errors.push(format!("RUNS_PRUNE_INTERVAL_MINUTES={m} must be a number of minutes >= 0"));
+                    None
+                }
+                m => m.filter(|&m| m > 0.0),
+            };
         let port = number("PORT", get("PORT"), &mut errors).unwrap_or(8000);
         let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors).unwrap_or(100 * 1024 * 1024);
         let cors_allow_origins = match get("CORS_ALLOW_ORIGINS") {
@@ -379,6 +392,7 @@ impl Config {
             runs_upload_dir: path("RUNS_UPLOAD_DIR", "/data/uploads"),
             runs_prune_max_runs,
             runs_prune_max_age_days,
+            runs_prune_interval_minutes,
             rounds_dir: get("GOLFIQ_ROUNDS_DIR").map(PathBuf::from),
             bags_dir: get("GOLFIQ_BAGS_DIR").map(PathBuf::from),
             feature_flags_config_path: path("FEATURE_FLAGS_CONFIG_PATH", "/data/config/feature_flags.json"),

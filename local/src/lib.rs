@@ -113,12 +113,32 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = prepare(state);
+    if let Some(minutes) = state.config.runs_prune_interval_minutes {
+        let every =
+            std::time::Duration::try_from_secs_f64(minutes * 60.0).unwrap_or(std::time::Duration::from_secs(86_400));
+        tokio::spawn(retention_timer(state.clone(), every));
+    }
     let routes = route_table();
     let flat = routes.iter().map(|(r, _)| r.clone()).collect();
     let cors = common::http::cors_layer(&state.config);
     let app =
         axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat })).layer(cors);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// The container's stand-in for the Lambda's nightly EventBridge schedule: the retention rule
+/// every `every`, first after one interval (a restart loop must not prune on every start). Stops
+/// with the process.
+async fn retention_timer(state: AppState, every: std::time::Duration) {
+    tracing::info!(every_s = every.as_secs(), "retention schedule on (RUNS_PRUNE_INTERVAL_MINUTES)");
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = prune::retention_run(&state).await {
+            tracing::warn!(error = %e, "scheduled prune failed; trying again next interval");
+        }
+    }
 }
 
 /// Resolves on SIGTERM (containers, Lambda-like runtimes) or Ctrl-C.

@@ -328,9 +328,12 @@ fn the_staging_compose_file_follows_the_compose_schema_and_loads_the_env_file() 
         "the shell switches the variant"
     );
     assert_eq!(api["ports"][0].as_str(), Some("8000:8000"));
+    assert_eq!(api["ports"][1].as_str(), Some("5173:8000"), "the runbook's dashboard URL");
     assert!(api["volumes"][0].as_str().is_some_and(|v| v.ends_with(":/data")));
     let ignored = std::fs::read_to_string(repo().join(".gitignore")).expect("gitignore");
     assert!(ignored.lines().any(|l| l.trim() == "/server/.env.staging"), "the real env file stays untracked");
+    let docker_ignored = std::fs::read_to_string(repo().join(".dockerignore")).expect("dockerignore");
+    assert!(docker_ignored.lines().any(|l| l.trim() == "server/.env.staging"), "and out of every build context");
 }
 
 /// The example documents every variable, leaves secrets blank, and once they are filled in it is

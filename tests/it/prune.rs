@@ -259,3 +259,36 @@ async fn prune_never_deletes_a_run_that_is_being_written() {
     assert_eq!(last.kept, 0, "every finished run is terminal and goes");
     assert_eq!(u64::from(finished), pruned + last.deleted);
 }
+
+/// The container has no EventBridge: with RUNS_PRUNE_INTERVAL_MINUTES the dispatcher applies the
+/// retention rule itself, and a locked deployment keeps everything.
+#[tokio::test]
+async fn the_dispatcher_prunes_on_its_own_schedule_unless_locked() {
+    use std::time::Duration;
+    for (locked, want_left) in [(false, 1usize), (true, 3)] {
+        let mut env = vec![("RUNS_PRUNE_MAX_RUNS", "1"), ("RUNS_PRUNE_INTERVAL_MINUTES", "0.01")];
+        if locked {
+            env.push(("RUNS_PRUNE_LOCKED", "1"));
+        }
+        let app = spawn_app(&env).await;
+        let now = Utc::now();
+        for age_min in [30, 20, 10] {
+            let at = now - chrono::Duration::minutes(age_min);
+            seed_run(&app.state.runs, at, RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
+        }
+        let count = || async { app.state.runs.scan_ids(None).await.expect("scan").len() };
+        if locked {
+            // Three intervals (0.6 s each) pass without a deletion.
+            tokio::time::sleep(Duration::from_millis(2000)).await;
+            assert_eq!(count().await, want_left, "locked: nothing pruned");
+        } else {
+            let left = golfiq_tests::poll_until(Duration::from_secs(10), || async {
+                let n = count().await;
+                (n == want_left).then_some(n)
+            })
+            .await;
+            assert_eq!(left, Some(want_left), "the newest run is kept, the two older pruned");
+        }
+        app.stop().await.expect("graceful shutdown");
+    }
+}

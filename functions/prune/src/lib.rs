@@ -112,25 +112,33 @@ async fn scheduled(state: &AppState, req: &Request) -> Response<Body> {
         return ApiError::new(ErrorCode::UnsupportedEvent, "only EventBridge scheduled events are handled")
             .into_response();
     }
+    tracing::info!(event_time = event["time"].as_str(), "EventBridge schedule");
+    match retention_run(state).await {
+        Ok(Some(s)) => json_response(StatusCode::OK, &s),
+        Ok(None) => json_response(StatusCode::OK, &json!({"skipped": "locked"})),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// One scheduled application of the environment's retention settings (RUNS_PRUNE_MAX_RUNS,
+/// RUNS_PRUNE_MAX_AGE_DAYS), logged; `None` when pruning is locked (RUNS_PRUNE_LOCKED, PROD_LOCK).
+/// The EventBridge schedule on Lambda and the dispatcher's own timer
+/// (RUNS_PRUNE_INTERVAL_MINUTES) both run this.
+pub async fn retention_run(state: &AppState) -> Result<Option<Summary>, common::run_store::RunStoreError> {
     if state.config.prune_locked() {
-        tracing::info!(event_time = event["time"].as_str(), "scheduled prune skipped: pruning is locked");
-        return json_response(StatusCode::OK, &json!({"skipped": "locked"}));
+        tracing::info!("scheduled prune skipped: pruning is locked");
+        return Ok(None);
     }
     let policy =
         Policy { max_runs: state.config.runs_prune_max_runs, max_age_days: state.config.runs_prune_max_age_days };
-    match prune(&state.runs, policy, common::runs::now(), false).await {
-        Ok(s) => {
-            tracing::info!(
-                scanned = s.scanned,
-                deleted = s.deleted,
-                kept = s.kept,
-                max_runs = policy.max_runs,
-                max_age_days = policy.max_age_days,
-                event_time = event["time"].as_str(),
-                "scheduled prune"
-            );
-            json_response(StatusCode::OK, &s)
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    let s = prune(&state.runs, policy, common::runs::now(), false).await?;
+    tracing::info!(
+        scanned = s.scanned,
+        deleted = s.deleted,
+        kept = s.kept,
+        max_runs = policy.max_runs,
+        max_age_days = policy.max_age_days,
+        "scheduled prune"
+    );
+    Ok(Some(s))
 }
