@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
@@ -72,11 +72,21 @@ where
             let state = state.clone();
             async move {
                 let (method, path, started) = (req.method().clone(), req.uri().path().to_string(), Instant::now());
+                // API Gateway's route key ("GET /runs/v1/{run_id}") names the route template.
+                let route = match req.request_context_ref() {
+                    Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx
+                        .route_key
+                        .as_deref()
+                        .and_then(|k| k.split_once(' '))
+                        .map_or_else(|| "unmatched".to_string(), |(_, p)| p.to_string()),
+                    _ => "event".to_string(),
+                };
                 let resp = match crate::http::lambda_body_guard(&req) {
                     Ok(()) => handle(state, req).await,
                     Err(e) => e.into_response(),
                 };
                 crate::http::log_request(&method, &path, &resp, started.elapsed());
+                crate::metrics::record_request(&route, method.as_str(), resp.status().as_u16(), started.elapsed());
                 Ok::<_, std::convert::Infallible>(resp)
             }
         }),

@@ -6,9 +6,11 @@
 //! its response goes back unchanged. Unknown paths get 404 JSON, wrong methods 405 JSON, bodies over
 //! MAX_BODY_BYTES 413 JSON.
 //!
-//! The runs dashboard ([`dashboard`]) is a group of its own that only the dispatcher serves.
+//! The runs dashboard ([`dashboard`]) and `GET /metrics` ([`metrics`]) are groups of their own that
+//! only the dispatcher serves.
 
 pub mod dashboard;
+pub mod metrics;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -38,12 +40,14 @@ pub enum Group {
     Flags,
     /// The runs dashboard (local/src/dashboard.rs), served by the dispatcher only.
     Dashboard,
+    /// Prometheus metrics (local/src/metrics.rs), served by the dispatcher only.
+    Metrics,
 }
 
 impl Group {
     /// Every group.
     pub const ALL: &'static [Group] =
-        &[Group::Analyze, Group::Runs, Group::Health, Group::Prune, Group::Flags, Group::Dashboard];
+        &[Group::Analyze, Group::Runs, Group::Health, Group::Prune, Group::Flags, Group::Dashboard, Group::Metrics];
 
     /// The routes the group's crate declares.
     pub fn routes(self) -> &'static [Route] {
@@ -54,6 +58,7 @@ impl Group {
             Group::Prune => prune::ROUTES,
             Group::Flags => flags::ROUTES,
             Group::Dashboard => dashboard::ROUTES,
+            Group::Metrics => metrics::ROUTES,
         }
     }
 
@@ -66,13 +71,14 @@ impl Group {
             Group::Prune => "prune",
             Group::Flags => "flags",
             Group::Dashboard => "dashboard",
+            Group::Metrics => "metrics",
         }
     }
 
     /// Whether a Lambda function serves the group (and `template.yaml` lists its routes); the
-    /// dashboard is served by the dispatcher only.
+    /// dashboard and the metrics are served by the dispatcher only.
     pub fn on_lambda(self) -> bool {
-        !matches!(self, Group::Dashboard)
+        !matches!(self, Group::Dashboard | Group::Metrics)
     }
 
     /// Calls the group's `handle` (the dispatcher, and the tests that drive Lambda fixtures). The
@@ -85,6 +91,7 @@ impl Group {
             Group::Prune => prune::handle(state, req).await,
             Group::Flags => flags::handle(state, req).await,
             Group::Dashboard => dashboard::handle(state, req).await,
+            Group::Metrics => metrics::handle(state, req).await,
         }
     }
 }
@@ -113,6 +120,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = prepare(state);
+    metrics::install();
     if let Some(minutes) = state.config.runs_prune_interval_minutes {
         let every =
             std::time::Duration::try_from_secs_f64(minutes * 60.0).unwrap_or(std::time::Duration::from_secs(86_400));
@@ -168,6 +176,7 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+    let mut route_label = "unmatched";
     let resp = match read_body(&d.state, &parts.headers, body).await {
         Err(e) => e.into_response(),
         Ok(bytes) => {
@@ -175,6 +184,7 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
             match find_route(&d.flat, &method, &path) {
                 Err(e) => e.into_response(),
                 Ok((route, params)) => {
+                    route_label = route.path;
                     let group = d.routes.iter().find(|(r, _)| r == route).map(|(_, g)| *g);
                     match group {
                         Some(g) => g.handle(&d.state, lreq.with_path_parameters(params)).await,
@@ -185,6 +195,7 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
         }
     };
     log_request(&method, &path, &resp, started.elapsed());
+    common::metrics::record_request(route_label, method.as_str(), resp.status().as_u16(), started.elapsed());
     to_axum(resp)
 }
 

@@ -324,3 +324,37 @@ async fn cors_lets_listed_origins_in_with_credentials_and_tells_others_nothing()
     assert!(resp.headers().get("access-control-allow-origin").is_none(), "the defaults are replaced");
     app.stop().await.expect("graceful shutdown");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_report_runs_and_the_queue() {
+    let app = spawn_app(&[("REQUIRE_API_KEY", "1"), ("API_KEY", "k")]).await;
+    for _ in 0..3 {
+        get_json(&app, "/health", &[]).await;
+    }
+    let id = "0193a4b2-0000-7000-8000-000000000000";
+    let resp = app.client.get(app.url(&format!("/runs/v1/{id}"))).header("x-api-key", "k").send().await.expect("get");
+    assert_eq!(resp.status().as_u16(), 404);
+    let resp = app.client.get(app.url("/metrics")).send().await.expect("no key");
+    assert_eq!(resp.status().as_u16(), 401, "the metrics take the API key");
+    let resp = app.client.get(app.url("/metrics")).header("x-api-key", "k").send().await.expect("metrics");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+    let text = resp.text().await.expect("text");
+    let value = |needle: &str| -> Option<f64> {
+        text.lines().find(|l| l.starts_with(needle)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    // Other tests share the process's recorder, so counts are at least ours.
+    let health = value(r#"requests_total{route="/health",method="GET",status="200"}"#).unwrap_or(0.0);
+    assert!(health >= 3.0, "{text}");
+    assert!(
+        value(r#"requests_total{route="/runs/v1/{run_id}",method="GET",status="404"}"#).is_some(),
+        "the template, not the id: {text}"
+    );
+    assert!(!text.contains(id), "no raw path in a label");
+    assert!(text.contains("request_latency_seconds_bucket{"), "{text}");
+    for status in ["queued", "processing", "succeeded", "failed"] {
+        assert!(value(&format!("runs{{status=\"{status}\"}}")).is_some(), "runs by {status}: {text}");
+    }
+    assert!(value("inference_queue_depth").is_some(), "{text}");
+    app.stop().await.expect("graceful shutdown");
+}

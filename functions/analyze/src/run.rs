@@ -119,7 +119,15 @@ async fn lifecycle(
 ) -> Result<Response<Body>, ApiError> {
     let endpoint = parsed.endpoint;
     let extra = parsed.params_record.clone();
-    match attempt(state, engine, id, parsed, choice, variant_error).await {
+    let started = std::time::Instant::now();
+    let endpoint_name = format!("{endpoint:?}").to_ascii_lowercase();
+    let result = attempt(state, engine, id, parsed, choice, variant_error).await;
+    let outcome = match &result {
+        Ok(_) => "succeeded",
+        Err(e) => e.code.as_str(),
+    };
+    common::metrics::record_analysis(&endpoint_name, outcome, started.elapsed());
+    match result {
         Ok(outcome) => {
             if let Some(png) = &outcome.analysis.preview_png {
                 // Before the terminal transition, so a succeeded run always has its preview.
