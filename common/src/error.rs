@@ -81,6 +81,8 @@ error_codes! {
     InvalidUpload => ("INVALID_UPLOAD", 400),
     /// Nothing was uploaded under that key (or it expired).
     UploadNotFound => ("UPLOAD_NOT_FOUND", 404),
+    /// The upload's ticket expired (its `expires_at` passed) before the PUT; ask for a new one.
+    UploadExpired => ("UPLOAD_EXPIRED", 410),
     /// A non-HTTP Lambda event that is not an EventBridge schedule.
     UnsupportedEvent => ("UNSUPPORTED_EVENT", 400),
     /// The frames zip is over ANALYZE_MAX_ZIP_BYTES.

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::storage::s3::S3BlobStore;
@@ -123,9 +123,33 @@ impl UploadStore {
                 }
                 req.uri().to_string()
             }
-            None => format!("{}/runs/v1/uploads/{upload_key}", base_url.trim_end_matches('/')),
+            None => {
+                // The dispatcher's PUT has no signature to expire: the ticket's expiry is kept
+                // beside the upload and checked by `check_ticket`.
+                let ticket = serde_json::json!({"expires_at": expires_at}).to_string();
+                self.blobs.put(&ticket_key(&upload_key)?, ticket.as_bytes()).await?;
+                format!("{}/runs/v1/uploads/{upload_key}", base_url.trim_end_matches('/'))
+            }
         };
         Ok(UploadTicket { upload_key, url, method: "PUT", headers, expires_at })
+    }
+
+    /// Whether the dispatcher may take a PUT for `upload_key` now (file backend): its ticket was
+    /// issued here and its `expires_at` has not passed. Presigned URLs expire on their own.
+    pub async fn check_ticket(&self, upload_key: &str) -> Result<(), TicketRefusal> {
+        let blob = match self.blobs.get(&ticket_key(upload_key)?).await {
+            Ok(blob) => blob,
+            Err(StorageError::NotFound(_)) => return Err(TicketRefusal::Unknown),
+            Err(e) => return Err(e.into()),
+        };
+        let expires_at = serde_json::from_slice::<serde_json::Value>(&blob.bytes)
+            .ok()
+            .and_then(|v| v["expires_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()))
+            .ok_or(TicketRefusal::Unknown)?;
+        if Utc::now() > expires_at {
+            return Err(TicketRefusal::Expired(expires_at.with_timezone(&Utc)));
+        }
+        Ok(())
     }
 
     /// Stores an upload's bytes (the dispatcher's PUT on the file backend).
@@ -138,10 +162,35 @@ impl UploadStore {
         Ok(self.blobs.get(&self.key(upload_key)?).await?.bytes)
     }
 
-    /// Deletes an upload once it has been consumed.
+    /// Deletes an upload once it has been consumed, with its ticket.
     pub async fn delete(&self, upload_key: &str) -> Result<(), StorageError> {
+        if !self.presigned() {
+            match self.blobs.delete(&ticket_key(upload_key)?).await {
+                Ok(()) | Err(StorageError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         self.blobs.delete(&self.key(upload_key)?).await
     }
+}
+
+/// Why the dispatcher refuses an upload PUT.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketRefusal {
+    /// No ticket was issued for this key here (or it was consumed).
+    #[error("no upload ticket for this key: request one with POST /runs/v1/uploads")]
+    Unknown,
+    /// The ticket's `expires_at` has passed.
+    #[error("the upload ticket expired at {0}; request a new one with POST /runs/v1/uploads")]
+    Expired(DateTime<Utc>),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Where a file-backend ticket's expiry is kept: `tickets/<upload_key>.json` beside the uploads.
+fn ticket_key(upload_key: &str) -> Result<Key, StorageError> {
+    Ok(Key::parse(format!("tickets/{upload_key}.json"))?)
 }
 
 #[cfg(test)]

@@ -149,7 +149,9 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         // The upload the PUT above stored is not a video: the upload flow reaches the decoder.
         ("apigw-v2-post-analyze-video-upload.json", 400),
     ];
-    let upload_key = format!("up-{}.mp4", uuid::Uuid::new_v4());
+    // The PUT fixture uploads under a ticket this store issued (the dispatcher refuses others).
+    let ticket = state.uploads.ticket(Some("swing.mp4"), "video/mp4", "https://api.example").await.expect("ticket");
+    let upload_key = ticket.upload_key;
     let mut covered = std::collections::BTreeSet::new();
     for (name, status) in cases {
         let text = fixture(name).replace("RUN_ID", &run.run_id.to_string()).replace("UPLOAD_KEY", &upload_key);

@@ -254,6 +254,24 @@ async fn large_files_go_through_an_upload_ticket_and_a_put() {
     assert_eq!(empty.expect("put").json::<Value>().await.expect("json")["error_code"], "INVALID_UPLOAD");
     let unauthorized = app.client.post(app.url("/runs/v1/uploads")).send().await.expect("post");
     assert_eq!(unauthorized.status().as_u16(), 401);
+
+    // The dispatcher takes a PUT only for a ticket it issued, until the ticket's expires_at.
+    let put = |key: String| {
+        app.client.put(app.url(&format!("/runs/v1/uploads/{key}"))).header("x-api-key", "k").body("x").send()
+    };
+    let unknown = put(format!("up-{}.mp4", uuid::Uuid::new_v4())).await.expect("put");
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert_eq!(unknown.json::<Value>().await.expect("json")["error_code"], "UPLOAD_NOT_FOUND");
+    let ticket_file = app.state.config.runs_upload_dir.join("tickets").join(format!("{key}.json"));
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&ticket_file).expect("ticket kept")).expect("json");
+    assert_eq!(kept["expires_at"], ticket["expires_at"]);
+    std::fs::write(&ticket_file, json!({"expires_at": "2026-01-01T00:00:00.000Z"}).to_string())
+        .expect("age the ticket");
+    let expired = put(key.clone()).await.expect("put");
+    assert_eq!(expired.status().as_u16(), 410);
+    let body: Value = expired.json().await.expect("json");
+    assert_eq!(body["error_code"], "UPLOAD_EXPIRED", "{body}");
+    assert_eq!(app.state.uploads.get(&key).await.expect("kept"), video, "the earlier upload is untouched");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use common::lambda_http::{Body, Request, Response};
 use common::run_store::{Cursor, RunFilter};
 use common::runs::{ModelVariant, RunId, RunKind, RunStatus};
 use common::state::AppState;
+use common::uploads::TicketRefusal;
 use serde_json::json;
 
 /// The routes this function serves.
@@ -181,6 +182,11 @@ async fn put_upload(state: &AppState, req: &Request, raw_key: &str) -> Result<Re
             "this deployment takes uploads at the presigned URL of the ticket",
         ));
     }
+    state.uploads.check_ticket(&key).await.map_err(|refusal| match refusal {
+        TicketRefusal::Unknown => ApiError::new(ErrorCode::UploadNotFound, refusal.to_string()),
+        TicketRefusal::Expired(_) => ApiError::new(ErrorCode::UploadExpired, refusal.to_string()),
+        TicketRefusal::Storage(e) => ApiError::internal(e),
+    })?;
     let bytes = req.body().as_ref();
     if bytes.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidUpload, "the upload body is empty"));
