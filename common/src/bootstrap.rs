@@ -85,8 +85,7 @@ where
                     Ok(()) => handle(state, req).await,
                     Err(e) => e.into_response(),
                 };
-                crate::http::log_request(&method, &path, &resp, started.elapsed());
-                crate::metrics::record_request(&route, method.as_str(), resp.status().as_u16(), started.elapsed());
+                crate::http::log_request(&method, &path, &route, &resp, started.elapsed());
                 Ok::<_, std::convert::Infallible>(resp)
             }
         }),

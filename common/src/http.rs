@@ -181,12 +181,15 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
 }
 
-/// The one log line per request: method, path, status, milliseconds, and the run id when the
-/// response names one.
-pub fn log_request(method: &Method, path: &str, resp: &Response<Body>, elapsed: Duration) {
+/// The one observation per request, in the dispatcher and on Lambda alike: a log line (method,
+/// path, status, milliseconds, and the run id when the response names one) and the request
+/// metrics under the route template `route` (`crate::metrics::record_request`).
+pub fn log_request(method: &Method, path: &str, route: &str, resp: &Response<Body>, elapsed: Duration) {
     let run_id = resp.headers().get(RUN_ID_HEADER).and_then(|v| v.to_str().ok());
     let ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-    tracing::info!(method = %method, path, status = resp.status().as_u16(), ms, run_id, "request");
+    let status = resp.status().as_u16();
+    tracing::info!(method = %method, path, status, ms, run_id, "request");
+    crate::metrics::record_request(route, method.as_str(), status, elapsed);
 }
 
 /// Request headers a web client may send across origins.

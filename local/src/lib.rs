@@ -194,8 +194,7 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
             }
         }
     };
-    log_request(&method, &path, &resp, started.elapsed());
-    common::metrics::record_request(route_label, method.as_str(), resp.status().as_u16(), started.elapsed());
+    log_request(&method, &path, route_label, &resp, started.elapsed());
     to_axum(resp)
 }
 

@@ -44,20 +44,17 @@ async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiErr
     match (route.method.clone(), route.path) {
         (Method::GET, CONFIG) => Ok(config_response(&state.flags.effective().await?)),
         (Method::PUT, CONFIG) => put_config(state, req).await,
-        (Method::POST, ALLOWLIST_ADD) => allowlist(state, req, param(&params, "flag")?, true).await,
-        (Method::POST, ALLOWLIST_REMOVE) => allowlist(state, req, param(&params, "flag")?, false).await,
+        (Method::POST, ALLOWLIST_ADD) => {
+            allowlist(state, req, params.get("flag").map_or("", String::as_str), true).await
+        }
+        (Method::POST, ALLOWLIST_REMOVE) => {
+            allowlist(state, req, params.get("flag").map_or("", String::as_str), false).await
+        }
         (Method::GET, AUDIT) => audit(state, req).await,
         (Method::GET, PUBLIC) => public(state, req).await,
         (method, path) => Err(ApiError::new(ErrorCode::Internal, "route without a handler")
             .with_cause(format!("flags: no handler for {method} {path}"))),
     }
-}
-
-fn param<'a>(params: &'a std::collections::HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, format!("path parameter {name} missing")))
 }
 
 /// Adds `userId` to `flag`'s allowlist, or removes it, as one audited config change. The list
