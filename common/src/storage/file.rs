@@ -105,7 +105,13 @@ impl FileBlobStore {
             drop(f);
             fs::rename(&tmp, path)?;
             if self.fsync {
-                File::open(dir)?.sync_all()?;
+                match File::open(dir) {
+                    Ok(d) => d.sync_all()?,
+                    // A concurrent delete already removed the file just written and then its
+                    // empty directory: there is nothing left to make durable.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
             }
             Ok(())
         })();
