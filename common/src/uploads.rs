@@ -162,6 +162,26 @@ impl UploadStore {
         Ok(self.blobs.get(&self.key(upload_key)?).await?.bytes)
     }
 
+    /// Deletes every upload (and file-backend ticket) last written before `cutoff`: the retention
+    /// job's RUNS_TTL_DAYS sweep, as the original server swept RUNS_UPLOAD_DIR by file age. Files
+    /// the original left there are swept too when their names are valid keys (its
+    /// `<slug>/<ts>-<hex>.zip` are). Returns how many were deleted.
+    pub async fn sweep(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+        let mut deleted = 0;
+        let mut start_after: Option<String> = None;
+        loop {
+            let page = self.blobs.list_stamped(self.key_prefix, start_after.as_deref(), 1000).await?;
+            for entry in page.entries.iter().filter(|e| e.modified < cutoff) {
+                self.blobs.delete(&entry.key).await?;
+                deleted += 1;
+            }
+            start_after = page.entries.last().map(|e| e.key.to_string());
+            if !page.truncated || start_after.is_none() {
+                return Ok(deleted);
+            }
+        }
+    }
+
     /// Deletes an upload once it has been consumed, with its ticket.
     pub async fn delete(&self, upload_key: &str) -> Result<(), StorageError> {
         if !self.presigned() {

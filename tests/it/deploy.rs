@@ -303,7 +303,11 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
 
     let schedule = fixtures.join("eventbridge-scheduled.json");
     let summary = tokio::task::spawn_blocking(move || invoke(port, "prune", &schedule)).await.expect("invoke");
-    assert_eq!(summary, serde_json::json!({"scanned": 3, "deleted": 3, "kept": 0}), "the scheduled prune ran");
+    assert_eq!(
+        summary,
+        serde_json::json!({"scanned": 3, "deleted": 3, "kept": 0, "uploads_deleted": 0}),
+        "the scheduled prune ran"
+    );
     assert!(store.runs.get(run.run_id).await.is_err(), "and deleted the terminal run");
 }
 

@@ -194,7 +194,7 @@ async fn the_scheduled_eventbridge_event_prunes_with_the_environment_settings() 
     let resp = prune::handle(&app.state, req).await;
     assert_eq!(resp.status(), 200);
     let body: Value = serde_json::from_slice(resp.body().as_ref()).expect("json");
-    assert_eq!(body, json!({"scanned": 6, "deleted": 3, "kept": 3}));
+    assert_eq!(body, json!({"scanned": 6, "deleted": 3, "kept": 3, "uploads_deleted": 0}));
     assert_eq!(app.state.runs.scan_ids(None).await.expect("scan").len(), 3);
 
     let locked = spawn_app(&[("RUNS_PRUNE_MAX_RUNS", "0"), ("PROD_LOCK", "1")]).await;
@@ -290,5 +290,63 @@ async fn the_dispatcher_prunes_on_its_own_schedule_unless_locked() {
             assert_eq!(left, Some(want_left), "the newest run is kept, the two older pruned");
         }
         app.stop().await.expect("graceful shutdown");
+    }
+}
+
+/// Sets a file's modification time `days` days back.
+fn age(path: &std::path::Path, days: i64) {
+    let file = std::fs::File::options().write(true).open(path).expect("open");
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(days as u64 * 86_400);
+    file.set_modified(t).expect("set mtime");
+}
+
+#[tokio::test]
+async fn the_schedule_deletes_uploads_older_than_runs_ttl_days() {
+    for (ttl, expect_deleted) in [("30", true), ("0", false)] {
+        let app = spawn_app(&[("RUNS_TTL_DAYS", ttl)]).await;
+        let mut keys = Vec::new();
+        for name in ["old.mp4", "fresh.mov"] {
+            let resp = app.client.post(app.url("/runs/v1/uploads")).json(&json!({"filename": name})).send();
+            let ticket: Value = resp.await.expect("ticket").json().await.expect("json");
+            let put = app.client.put(ticket["url"].as_str().expect("url")).body(vec![7u8; 1024]).send().await;
+            assert_eq!(put.expect("put").status().as_u16(), 200);
+            keys.push(ticket["upload_key"].as_str().expect("key").to_string());
+        }
+        let dir = app.state.config.runs_upload_dir.clone();
+        // The original server's layout: <slug of the run id>/<unix time>-<8 hex>.zip.
+        let original_old = dir.join("legacy_run-7/1700000000-0a1b2c3d.zip");
+        let original_fresh = dir.join("legacy_run-8/1790000000-4e5f6a7b.zip");
+        for f in [&original_old, &original_fresh] {
+            std::fs::create_dir_all(f.parent().expect("parent")).expect("dir");
+            std::fs::write(f, b"PK").expect("write");
+        }
+        age(&dir.join(&keys[0]), 31);
+        age(&dir.join(format!("tickets/{}.json", keys[0])), 31);
+        age(&original_old, 40);
+
+        let req = common::lambda_http::request::from_str(&scheduled_event()).expect("parse");
+        let body: Value = serde_json::from_slice(prune::handle(&app.state, req).await.body().as_ref()).expect("json");
+        let gone = |p: &std::path::Path| !p.exists();
+        if expect_deleted {
+            assert_eq!(body["uploads_deleted"], 3, "{body}: the old upload, its ticket, the original's old file");
+            assert!(gone(&dir.join(&keys[0])) && gone(&original_old) && gone(original_old.parent().expect("dir")));
+            let err = app.state.uploads.get(&keys[0]).await.expect_err("swept");
+            assert!(matches!(err, common::storage::StorageError::NotFound(_)));
+        } else {
+            assert!(body.get("uploads_deleted").is_none(), "RUNS_TTL_DAYS=0 keeps uploads: {body}");
+            assert!(!gone(&dir.join(&keys[0])) && !gone(&original_old));
+        }
+        assert!(!gone(&dir.join(&keys[1])) && !gone(&original_fresh), "younger uploads stay");
+        assert_eq!(app.state.uploads.get(&keys[1]).await.expect("fresh upload"), vec![7u8; 1024]);
+    }
+}
+
+#[tokio::test]
+async fn an_age_beyond_any_date_deletes_nothing_and_does_not_overflow() {
+    let app = spawn_app(&[]).await;
+    seed_terminal(&app, 3).await;
+    for days in ["99999999999", "18446744073709551615"] {
+        let (status, body) = post(&app, &format!("/runs/v1/prune?max_age_days={days}"), None).await;
+        assert_eq!((status, body["deleted"].as_u64()), (200, Some(0)), "{days}: {body}");
     }
 }

@@ -95,7 +95,7 @@ async fn paging_on_s3_is_newest_first_without_duplicates() {
     ] {
         let expected: Vec<_> = all
             .iter()
-            .filter(|r| filter.status.is_none_or(|s| r.status == s) && filter.kind.is_none_or(|k| r.kind == k))
+            .filter(|r| filter.status.is_none_or(|s| r.status == s) && filter.kind.is_none_or(|k| r.kind == Some(k)))
             .map(|r| r.run_id)
             .collect();
         let mut got = Vec::new();
@@ -183,4 +183,26 @@ async fn upload_tickets_on_s3_are_presigned_puts_into_the_bucket() {
     assert_eq!(uploads.get(&ticket.upload_key).await.expect("read back"), body);
     uploads.delete(&ticket.upload_key).await.expect("delete");
     assert!(matches!(uploads.get(&ticket.upload_key).await, Err(common::storage::StorageError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn the_upload_sweep_on_s3_deletes_by_last_modified_under_uploads_only() {
+    let store = store("app/").await;
+    let uploads = common::uploads::UploadStore::s3(store.clone());
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let ticket = uploads.ticket(Some("clip.mp4"), "video/mp4", "http://unused").await.expect("ticket");
+        store.put(&Key::parse(format!("uploads/{}", ticket.upload_key)).expect("key"), b"v").await.expect("put");
+        keys.push(ticket.upload_key);
+    }
+    let run_record = Key::parse("runs/keep.json").expect("key");
+    store.put(&run_record, b"{}").await.expect("put");
+    // Nothing is a day old yet; everything under uploads/ is older than a minute from now.
+    assert_eq!(uploads.sweep(Utc::now() - Duration::days(1)).await.expect("sweep"), 0);
+    assert_eq!(uploads.get(&keys[0]).await.expect("kept"), b"v");
+    assert_eq!(uploads.sweep(Utc::now() + Duration::minutes(1)).await.expect("sweep"), 3);
+    for k in &keys {
+        assert!(matches!(uploads.get(k).await, Err(common::storage::StorageError::NotFound(_))));
+    }
+    assert!(store.get(&run_record).await.is_ok(), "only uploads/ is swept");
 }

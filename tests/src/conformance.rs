@@ -55,6 +55,18 @@ pub async fn blob_store_conformance(store: &dyn BlobStore) {
     }
     assert_eq!(seen, expected);
 
+    // The stamped listing names the same keys, each with a last-write time no later than now (a
+    // generous minute of clock skew allowed for a remote server) and recent.
+    let stamped = store.list_stamped("conf/l/", None, 100).await.expect("stamped list");
+    assert_eq!(stamped.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), expected);
+    let now = chrono::Utc::now();
+    for e in &stamped.entries {
+        let age = now - e.modified;
+        assert!(age > -chrono::Duration::minutes(1) && age < chrono::Duration::minutes(10), "{}: {age}", e.key);
+    }
+    let page = store.list_stamped("conf/l/", Some("conf/l/a"), 2).await.expect("stamped page");
+    assert_eq!((page.entries.len(), page.truncated), (2, true));
+
     // start_after between keys and inside a subtree.
     let tail = store.list("conf/l/", Some("conf/l/x/1"), 100).await.expect("tail");
     assert_eq!(tail.keys.first().map(Key::as_str), Some("conf/l/x/2"));

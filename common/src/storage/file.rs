@@ -18,7 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
-use super::{validate_prefix, Blob, BlobStore, Key, Listing, StorageError, Version};
+use super::{validate_prefix, Blob, BlobStore, Key, Listing, Stamped, StampedListing, StorageError, Version};
 
 /// How many lock files conditional writes are spread over.
 pub const LOCK_STRIPES: u64 = 64;
@@ -216,6 +216,28 @@ impl BlobStore for FileBlobStore {
             let truncated = keys.len() > limit;
             keys.truncate(limit);
             Ok(Listing { keys, truncated })
+        })
+        .await
+    }
+
+    async fn list_stamped(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<StampedListing, StorageError> {
+        let listing = self.list(prefix, start_after, limit).await?;
+        let this = self.clone();
+        blocking(move || {
+            let mut entries = Vec::with_capacity(listing.keys.len());
+            for key in listing.keys {
+                match fs::metadata(this.path(&key)).and_then(|m| m.modified()) {
+                    Ok(t) => entries.push(Stamped { key, modified: t.into() }),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(StampedListing { entries, truncated: listing.truncated })
         })
         .await
     }

@@ -2,7 +2,7 @@
 //! ordered listing. Backends: [`file::FileBlobStore`] (RUN_STORE_DIR) now, S3 later; one conformance
 //! suite (tests/) runs against each.
 //!
-//! Keys are `/`-separated segments of `[A-Za-z0-9._=~-]`, never starting with `.` (so never `.` or
+//! Keys are `/`-separated segments of `[A-Za-z0-9._=~_-]`, never starting with `.` (so never `.` or
 //! `..`), never empty, so a key
 //! can become a file path or an S3 key without escaping. Listing returns keys in ascending byte order,
 //! exactly as S3's ListObjectsV2 does.
@@ -34,7 +34,7 @@ impl Key {
                 // A leading dot is reserved for the file backend's temp and lock files.
                 !seg.is_empty()
                     && !seg.starts_with('.')
-                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._=~-".contains(&b))
+                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._=~-_".contains(&b))
             });
         if ok {
             Ok(Key(s))
@@ -104,6 +104,24 @@ pub struct Listing {
     pub truncated: bool,
 }
 
+/// A listed key with the time its blob was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamped {
+    /// The key.
+    pub key: Key,
+    /// Last write (file mtime, S3 LastModified).
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
+/// One page of a listing with modification times.
+#[derive(Debug, Clone, Default)]
+pub struct StampedListing {
+    /// Keys in ascending byte order, with their times.
+    pub entries: Vec<Stamped>,
+    /// True when more keys follow the last one returned.
+    pub truncated: bool,
+}
+
 /// The small storage interface the run store and the flag store are written once against.
 #[async_trait]
 pub trait BlobStore: Send + Sync + fmt::Debug {
@@ -125,6 +143,15 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Lists up to `limit` keys under `prefix` (which must end in `/`) that sort strictly after
     /// `start_after`, in ascending byte order.
     async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<Listing, StorageError>;
+
+    /// [`BlobStore::list`] with each blob's last write time (age-based sweeps; costs a stat per
+    /// key on files, nothing extra on S3). A blob deleted between listing and stat is left out.
+    async fn list_stamped(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<StampedListing, StorageError>;
 
     /// A short name for /health and logs: `file` or `s3`.
     fn backend_name(&self) -> &'static str;

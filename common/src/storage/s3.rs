@@ -17,7 +17,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
-use super::{validate_prefix, Blob, BlobStore, Key, Listing, StorageError, Version};
+use super::{validate_prefix, Blob, BlobStore, Key, Listing, Stamped, StampedListing, StorageError, Version};
 
 /// A [`BlobStore`] on S3.
 #[derive(Debug, Clone)]
@@ -54,6 +54,44 @@ impl S3BlobStore {
             prefix.push('/');
         }
         S3BlobStore { client, bucket: bucket.into(), prefix }
+    }
+
+    /// ListObjectsV2 pages under `prefix` until `limit` keys (plus one, to know whether more
+    /// follow) are collected: keys with their LastModified, and whether the listing was cut.
+    async fn list_objects(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<(Key, Option<aws_sdk_s3::primitives::DateTime>)>, bool), StorageError> {
+        validate_prefix(prefix)?;
+        let full_prefix = self.object_key(prefix);
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        let want = limit.saturating_add(1);
+        loop {
+            let page = (want - keys.len()).min(1000) as i32;
+            let mut req = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full_prefix).max_keys(page);
+            req = match (&token, start_after) {
+                (Some(t), _) => req.continuation_token(t),
+                (None, Some(sa)) => req.start_after(self.object_key(sa)),
+                (None, None) => req,
+            };
+            let out = req.send().await.map_err(|e| backend("ListObjectsV2", e))?;
+            for obj in out.contents() {
+                let Some(k) = obj.key().and_then(|k| k.strip_prefix(&self.prefix)) else { continue };
+                if let Ok(key) = Key::parse(k) {
+                    keys.push((key, obj.last_modified().copied()));
+                }
+            }
+            token = out.next_continuation_token().map(str::to_string);
+            if keys.len() >= want || !out.is_truncated().unwrap_or(false) || token.is_none() {
+                break;
+            }
+        }
+        let truncated = keys.len() > limit;
+        keys.truncate(limit);
+        Ok((keys, truncated))
     }
 
     fn object_key(&self, key: &str) -> String {
@@ -161,34 +199,26 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<Listing, StorageError> {
-        validate_prefix(prefix)?;
-        let full_prefix = self.object_key(prefix);
-        let mut keys = Vec::new();
-        let mut token: Option<String> = None;
-        let want = limit.saturating_add(1);
-        loop {
-            let page = (want - keys.len()).min(1000) as i32;
-            let mut req = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full_prefix).max_keys(page);
-            req = match (&token, start_after) {
-                (Some(t), _) => req.continuation_token(t),
-                (None, Some(sa)) => req.start_after(self.object_key(sa)),
-                (None, None) => req,
-            };
-            let out = req.send().await.map_err(|e| backend("ListObjectsV2", e))?;
-            for obj in out.contents() {
-                let Some(k) = obj.key().and_then(|k| k.strip_prefix(&self.prefix)) else { continue };
-                if let Ok(key) = Key::parse(k) {
-                    keys.push(key);
-                }
-            }
-            token = out.next_continuation_token().map(str::to_string);
-            if keys.len() >= want || !out.is_truncated().unwrap_or(false) || token.is_none() {
-                break;
-            }
-        }
-        let truncated = keys.len() > limit;
-        keys.truncate(limit);
-        Ok(Listing { keys, truncated })
+        let (entries, truncated) = self.list_objects(prefix, start_after, limit).await?;
+        Ok(Listing { keys: entries.into_iter().map(|(k, _)| k).collect(), truncated })
+    }
+
+    async fn list_stamped(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<StampedListing, StorageError> {
+        let (entries, truncated) = self.list_objects(prefix, start_after, limit).await?;
+        let entries = entries
+            .into_iter()
+            .filter_map(|(key, modified)| {
+                let t = modified?;
+                let modified = chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())?;
+                Some(Stamped { key, modified })
+            })
+            .collect();
+        Ok(StampedListing { entries, truncated })
     }
 
     fn backend_name(&self) -> &'static str {

@@ -17,7 +17,7 @@ use common::lambda_http::{Body, Request, RequestExt, Response};
 use common::state::AppState;
 use serde_json::{json, Value};
 
-pub use retention::{prune, Policy, Summary};
+pub use retention::{days_before, prune, Policy, Summary};
 
 /// The routes this function serves over HTTP.
 pub const ROUTES: &[Route] = &[Route::new(Method::POST, "/runs/v1/prune", Guard::ApiKey)];
@@ -121,8 +121,9 @@ async fn scheduled(state: &AppState, req: &Request) -> Response<Body> {
 }
 
 /// One scheduled application of the environment's retention settings (RUNS_PRUNE_MAX_RUNS,
-/// RUNS_PRUNE_MAX_AGE_DAYS), logged; `None` when pruning is locked (RUNS_PRUNE_LOCKED, PROD_LOCK).
-/// The EventBridge schedule on Lambda and the dispatcher's own timer
+/// RUNS_PRUNE_MAX_AGE_DAYS), then the upload sweep (uploads older than RUNS_TTL_DAYS), logged;
+/// `None` when pruning is locked (RUNS_PRUNE_LOCKED, PROD_LOCK: a locked deployment deletes
+/// nothing on a schedule). The EventBridge schedule on Lambda and the dispatcher's own timer
 /// (RUNS_PRUNE_INTERVAL_MINUTES) both run this.
 pub async fn retention_run(state: &AppState) -> Result<Option<Summary>, common::run_store::RunStoreError> {
     if state.config.prune_locked() {
@@ -131,13 +132,23 @@ pub async fn retention_run(state: &AppState) -> Result<Option<Summary>, common::
     }
     let policy =
         Policy { max_runs: state.config.runs_prune_max_runs, max_age_days: state.config.runs_prune_max_age_days };
-    let s = prune(&state.runs, policy, common::runs::now(), false).await?;
+    let now = common::runs::now();
+    let mut s = prune(&state.runs, policy, now, false).await?;
+    let ttl_days = state.config.runs_ttl_days;
+    if ttl_days > 0 {
+        s.uploads_deleted = Some(match retention::days_before(now, ttl_days) {
+            Some(cutoff) => state.uploads.sweep(cutoff).await?,
+            None => 0,
+        });
+    }
     tracing::info!(
         scanned = s.scanned,
         deleted = s.deleted,
         kept = s.kept,
+        uploads_deleted = s.uploads_deleted,
         max_runs = policy.max_runs,
         max_age_days = policy.max_age_days,
+        ttl_days,
         "scheduled prune"
     );
     Ok(Some(s))

@@ -8,8 +8,8 @@
 //! became terminal or vanished mid-prune is handled, never an error.
 
 use chrono::{DateTime, Duration, Utc};
-use common::run_store::{RunStore, RunStoreError};
-use common::runs::{RunId, RunStatus};
+use common::run_store::{Position, RunStore, RunStoreError};
+use common::runs::RunStatus;
 use serde::Serialize;
 
 /// What to keep.
@@ -30,9 +30,18 @@ pub struct Summary {
     pub deleted: u64,
     /// Runs kept.
     pub kept: u64,
+    /// Uploads older than RUNS_TTL_DAYS deleted by the same scheduled run (scheduled runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploads_deleted: Option<u64>,
     /// Present and true when nothing was deleted on purpose.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+}
+
+/// `days` days before `now`; `None` when that is before any representable time (so nothing is
+/// that old). Request data reaches this: it must not overflow.
+pub fn days_before(now: DateTime<Utc>, days: u64) -> Option<DateTime<Utc>> {
+    now.checked_sub_signed(Duration::try_days(i64::try_from(days).ok()?)?)
 }
 
 /// Applies `policy` at time `now`.
@@ -43,18 +52,20 @@ pub async fn prune(
     dry_run: bool,
 ) -> Result<Summary, RunStoreError> {
     let scanned = store.scan_ids(None).await?.len() as u64;
-    let mut terminal: Vec<RunId> = Vec::new();
+    let mut terminal: Vec<(String, Position)> = Vec::new();
     for status in [RunStatus::Succeeded, RunStatus::Failed] {
-        terminal.extend(store.scan_ids(Some(status)).await?);
+        terminal.extend(store.scan(Some(status)).await?.into_iter().map(|p| (p.sort_key(), p)));
     }
-    terminal.sort_unstable_by(|a, b| b.cmp(a));
-    terminal.dedup();
+    // Newest first, by creation time (imported runs' ids carry none), then id.
+    terminal.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    terminal.dedup_by(|a, b| a.0 == b.0);
 
-    let cutoff = policy.max_age_days.map(|d| now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
+    let cutoff = policy.max_age_days.and_then(|d| days_before(now, d));
     let mut deleted = 0;
-    for (rank, id) in terminal.iter().enumerate() {
+    for (rank, (_, position)) in terminal.iter().enumerate() {
+        let id = &position.run_id;
         let over_count = policy.max_runs.is_some_and(|n| rank as u64 >= n);
-        let too_old = cutoff.is_some_and(|c| id.created_at() < c);
+        let too_old = cutoff.is_some_and(|c| i64::try_from(position.created_ts).unwrap_or(0) < c.timestamp_millis());
         if !(over_count || too_old) {
             continue;
         }
@@ -70,5 +81,5 @@ pub async fn prune(
             Err(e) => return Err(e),
         }
     }
-    Ok(Summary { scanned, deleted, kept: scanned.saturating_sub(deleted), dry_run })
+    Ok(Summary { scanned, deleted, kept: scanned.saturating_sub(deleted), uploads_deleted: None, dry_run })
 }
