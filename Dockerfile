@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The dispatcher image: every handler on :8000, the bundled models, libonnxruntime from the PyPI
-# wheel, FFmpeg's H.264/HEVC decoder libraries (built from Debian's source), data under /data. Two ways to build:
+# The dispatcher image: every handler on :8000, the operators' golfiq-admin CLI, the bundled models,
+# libonnxruntime from the PyPI wheel, FFmpeg's H.264/HEVC decoder libraries (built from Debian's
+# source), data under /data. Two ways to build:
 #   docker compose -f docker-compose.staging.yml up --build     (builds the binary in the builder stage)
 #   scripts/compose-smoke.sh                                     (no registry: host-built binary, --target prebuilt)
 ARG BUILDER_IMAGE=rust:1.95-bookworm
@@ -12,8 +13,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
     && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN ./scripts/setup-ort.sh && FFMPEG_CLI=0 ./scripts/setup-ffmpeg.sh \
-    && cargo build --release --locked -p local --bin dispatcher \
-    && mkdir -p /out && cp target/release/dispatcher /out/ && cp -a .ort/lib /out/onnxruntime \
+    && cargo build --release --locked -p local --bin dispatcher -p admin --bin golfiq-admin \
+    && mkdir -p /out && cp target/release/dispatcher target/release/golfiq-admin /out/ \
+    && cp -a .ort/lib /out/onnxruntime \
     && cp -a .ffmpeg/lib /out/ffmpeg
 
 FROM ${BASE_IMAGE} AS runtime-base
@@ -39,12 +41,12 @@ CMD ["/usr/local/bin/dispatcher"]
 
 # Built without a registry: the binary and library come from the host (see scripts/compose-smoke.sh).
 FROM runtime-base AS prebuilt
-COPY target/release/dispatcher /usr/local/bin/dispatcher
+COPY target/release/dispatcher target/release/golfiq-admin /usr/local/bin/
 COPY .ort/lib /opt/onnxruntime/lib
 COPY .ffmpeg/lib /opt/ffmpeg/lib
 
 # The default target: the binary from the builder stage.
 FROM runtime-base AS runtime
-COPY --from=builder /out/dispatcher /usr/local/bin/dispatcher
+COPY --from=builder /out/dispatcher /out/golfiq-admin /usr/local/bin/
 COPY --from=builder /out/onnxruntime /opt/onnxruntime/lib
 COPY --from=builder /out/ffmpeg /opt/ffmpeg/lib

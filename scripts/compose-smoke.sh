@@ -39,7 +39,7 @@ if ! podman image exists "$base"; then
   rm -rf "$root"
 fi
 ./scripts/setup-ort.sh
-cargo build --release -p local --bin dispatcher
+cargo build --release -p local --bin dispatcher -p admin --bin golfiq-admin
 [ -f server/.env.staging ] || {
   cp server/.env.staging.example server/.env.staging
   for s in API_KEY ADMIN_TOKEN LIVE_SIGN_SECRET LIVE_VIEWER_SIGN_KEY; do

@@ -113,6 +113,12 @@ pub struct Config {
     /// (a container has no EventBridge schedule); unset or 0: never.
     /// Fractional minutes are allowed (tests run it every second or so).
     pub runs_prune_interval_minutes: Option<f64>,
+    /// RUNS_TTL_DAYS (default 30, as the original server): the scheduled retention job deletes
+    /// uploads older than this; 0 keeps them.
+    pub runs_ttl_days: u64,
+    /// RUN_STORE_IMPORT_LEGACY: at startup the dispatcher imports runs the original server wrote
+    /// under RUN_STORE_DIR (`<id>/run.json`), leaving its files as they are. Off by default.
+    pub run_store_import_legacy: bool,
     /// GOLFIQ_ROUNDS_DIR: checked by /ready when set (the image sets `/data/rounds`).
     pub rounds_dir: Option<PathBuf>,
     /// GOLFIQ_BAGS_DIR: checked by /ready when set (the image sets `/data/bags`).
@@ -215,6 +221,8 @@ pub const VARIABLES: &[&str] = &[
     "MAX_BODY_BYTES",
     "CORS_ALLOW_ORIGINS",
     "RUNS_PRUNE_INTERVAL_MINUTES",
+    "RUNS_TTL_DAYS",
+    "RUN_STORE_IMPORT_LEGACY",
     "MODELS_DIR",
     "ANALYZE_MAX_ZIP_BYTES",
     "ANALYZE_MAX_VIDEO_BYTES",
@@ -226,7 +234,8 @@ pub const VARIABLES: &[&str] = &[
 ];
 
 /// Variables only the local dispatcher reads (a Lambda function never does).
-pub const DISPATCHER_ONLY: &[&str] = &["PORT", "MAX_BODY_BYTES", "RUNS_PRUNE_INTERVAL_MINUTES"];
+pub const DISPATCHER_ONLY: &[&str] =
+    &["PORT", "MAX_BODY_BYTES", "RUNS_PRUNE_INTERVAL_MINUTES", "RUN_STORE_IMPORT_LEGACY"];
 
 /// Aliases accepted for the dashboard's build-time names (the runbook's `VITE_` variables).
 pub const ALIASES: &[(&str, &str)] = &[
@@ -314,6 +323,8 @@ impl Config {
                 }
                 m => m.filter(|&m| m > 0.0),
             };
+        let runs_ttl_days = number("RUNS_TTL_DAYS", get("RUNS_TTL_DAYS"), &mut errors).unwrap_or(30);
+        let run_store_import_legacy = flag("RUN_STORE_IMPORT_LEGACY", &mut errors);
         let port = number("PORT", get("PORT"), &mut errors).unwrap_or(8000);
         let max_body_bytes = number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), &mut errors).unwrap_or(100 * 1024 * 1024);
         let cors_allow_origins = match get("CORS_ALLOW_ORIGINS") {
@@ -393,6 +404,8 @@ impl Config {
             runs_prune_max_runs,
             runs_prune_max_age_days,
             runs_prune_interval_minutes,
+            runs_ttl_days,
+            run_store_import_legacy,
             rounds_dir: get("GOLFIQ_ROUNDS_DIR").map(PathBuf::from),
             bags_dir: get("GOLFIQ_BAGS_DIR").map(PathBuf::from),
             feature_flags_config_path: path("FEATURE_FLAGS_CONFIG_PATH", "/data/config/feature_flags.json"),

@@ -23,6 +23,7 @@ pub mod error;
 pub mod flag_store;
 pub mod flags;
 pub mod http;
+pub mod legacy_runs;
 pub mod metrics;
 pub mod run_store;
 pub mod runs;

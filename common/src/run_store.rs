@@ -2,12 +2,20 @@
 //! newest-first filtered listing with position cursors, and deletion with artifacts.
 //!
 //! # Layout
-//! With `sk` = [`RunId::sort_key`] (ascending = newest first) and `shard(sk)` = `sk[0..4]/sk[4..7]/`
-//! (spans of ~50 days and ~17 minutes, so no directory or listing level grows without bound):
-//! - `runs/{shard}{sk}.json` — the record; its key follows from the id alone.
-//! - `index/all/{shard}{sk}.{kind}.{variant}` — one marker per run, written once.
-//! - `index/{status}/{shard}{sk}.{kind}.{variant}` — one marker for the run's current status.
-//! - `artifacts/{sk}/{name}` — files that belong to the run (the annotated preview).
+//! A run's *position* is `(created_ts, run_id)`; its sort key `sk` is the bitwise complement of a
+//! 128-bit number that orders as that pair, as 32 hex digits, so ascending key order is newest
+//! first. For a UUIDv7 id (every run created here) the top 48 bits of the id *are* its creation
+//! millisecond, so the number is the id itself: `sk` is [`RunId::sort_key`] and follows from the
+//! id alone. For an imported UUIDv4 it is `created_ms << 80 | the id's top 80 bits`. With
+//! `shard(sk)` = `sk[0..4]/sk[4..7]/` (spans of ~50 days and ~17 minutes, so no directory or
+//! listing level grows without bound):
+//! - `runs/{shard}{sk}.json`: the record of a run created here; its key follows from the id.
+//! - `imported/{id[0..2]}/{id}.json`: the record of a run imported from the original server
+//!   (UUIDv4 id, whose creation time only the record knows).
+//! - `index/all/{shard}{sk}.{kind}.{variant}[.{id}]`: one marker per run, written once. Imported
+//!   runs' markers end in the id, since their `sk` cannot be turned back into it.
+//! - `index/{status}/...`: the same name, one marker for the run's current status.
+//! - `artifacts/{RunId::sort_key}/{name}`: files that belong to the run (the annotated preview).
 //!
 //! Listing walks one index in key order and filters kind and model variant on marker names alone,
 //! so a page reads only the records it returns (plus one to know whether another page exists),
@@ -54,7 +62,8 @@ pub enum RunStoreError {
     Storage(#[from] StorageError),
 }
 
-/// A listing position: the last run of the previous page, printed `created_ts:run_id`.
+/// A run's place in listing order, `(created_ts, run_id)`; printed `created_ts:run_id` it is the
+/// listing cursor (the last run of the previous page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     /// Milliseconds since the epoch of the run's creation.
@@ -63,15 +72,36 @@ pub struct Cursor {
     pub run_id: RunId,
 }
 
+/// A run's position in listing order (the same pair a cursor prints).
+pub type Position = Cursor;
+
 /// Why a cursor string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cursor must be the opaque next_cursor value of a previous page")]
 pub struct InvalidCursor;
 
 impl Cursor {
-    /// The cursor pointing just past `run`.
-    pub fn after(run_id: RunId) -> Cursor {
-        Cursor { created_ts: run_id.created_ts_ms(), run_id }
+    /// The position of `run` (a cursor there lists what comes after it).
+    pub fn of(run: &Run) -> Cursor {
+        let created_ts = if run.run_id.is_v7() {
+            run.run_id.created_ts_ms()
+        } else {
+            u64::try_from(run.created_at.timestamp_millis()).unwrap_or(0)
+        };
+        Cursor { created_ts, run_id: run.run_id }
+    }
+
+    /// The sort key: ascending order is newest first (see the module docs). Equals
+    /// [`RunId::sort_key`] for a UUIDv7 id.
+    pub fn sort_key(&self) -> String {
+        if self.run_id.is_v7() {
+            return self.run_id.sort_key();
+        }
+        let id = self.run_id.uuid().as_u128();
+        // Ties in the millisecond fall to the id's top 80 bits, which order as the whole id does
+        // (the original server broke ties by run_id).
+        let ms = u128::from(self.created_ts.min((1 << 48) - 1));
+        format!("{:032x}", !((ms << 80) | (id >> 48)))
     }
 }
 
@@ -88,7 +118,7 @@ impl FromStr for Cursor {
         let created_ts: u64 = ts.parse().map_err(|_| InvalidCursor)?;
         let run_id = RunId::parse(id).map_err(|_| InvalidCursor)?;
         // The timestamp is redundant with a UUIDv7 id; a mismatch means the cursor was not ours.
-        if run_id.created_ts_ms() != created_ts {
+        if run_id.is_v7() && run_id.created_ts_ms() != created_ts {
             return Err(InvalidCursor);
         }
         Ok(Cursor { created_ts, run_id })
@@ -133,18 +163,31 @@ fn key(s: String) -> Result<Key, RunStoreError> {
     Key::parse(s).map_err(|e| RunStoreError::Storage(e.into()))
 }
 
+/// Where a record lives: by its sort key for a UUIDv7 id, by the id itself for an imported one.
 fn record_key(id: RunId) -> Result<Key, RunStoreError> {
-    let sk = id.sort_key();
-    key(format!("runs/{}{sk}.json", shard(&sk)))
+    if id.is_v7() {
+        let sk = id.sort_key();
+        key(format!("runs/{}{sk}.json", shard(&sk)))
+    } else {
+        let id = id.to_string();
+        key(format!("imported/{}/{id}.json", &id[..2]))
+    }
 }
 
 fn index_prefix(status: Option<RunStatus>) -> String {
     format!("index/{}/", status.map_or("all", |s| s.as_str()))
 }
 
+/// A marker name segment for an optional attribute; `none` parses back to `None`.
+fn attr<T: fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| v.to_string())
+}
+
 fn marker_key(status: Option<RunStatus>, run: &Run) -> Result<Key, RunStoreError> {
-    let sk = run.run_id.sort_key();
-    key(format!("{}{}{sk}.{}.{}", index_prefix(status), shard(&sk), run.kind, run.model_variant_selected))
+    let sk = Cursor::of(run).sort_key();
+    let (kind, variant) = (attr(run.kind), attr(run.model_variant_selected));
+    let id = if run.run_id.is_v7() { String::new() } else { format!(".{}", run.run_id) };
+    key(format!("{}{}{sk}.{kind}.{variant}{id}", index_prefix(status), shard(&sk)))
 }
 
 fn artifact_prefix(id: RunId) -> String {
@@ -153,7 +196,7 @@ fn artifact_prefix(id: RunId) -> String {
 
 /// A marker name parsed back: the run it points at and the attributes it carries.
 struct Marker {
-    run_id: RunId,
+    position: Position,
     kind: Option<RunKind>,
     variant: Option<ModelVariant>,
 }
@@ -161,8 +204,19 @@ struct Marker {
 fn parse_marker(key: &Key) -> Option<Marker> {
     let name = key.as_str().rsplit('/').next()?;
     let mut parts = name.split('.');
-    let run_id = RunId::from_sort_key(parts.next()?)?;
-    Some(Marker { run_id, kind: parts.next()?.parse().ok(), variant: parts.next()?.parse().ok() })
+    let sk = parts.next()?;
+    let (kind, variant) = (parts.next()?.parse().ok(), parts.next()?.parse().ok());
+    let position = match parts.next() {
+        None => {
+            let run_id = RunId::from_sort_key(sk)?;
+            Cursor { created_ts: run_id.created_ts_ms(), run_id }
+        }
+        Some(id) => {
+            let inverted = !u128::from_str_radix(sk, 16).ok()?;
+            Cursor { created_ts: u64::try_from(inverted >> 80).ok()?, run_id: RunId::parse(id).ok()? }
+        }
+    };
+    Some(Marker { position, kind, variant })
 }
 
 /// The smallest sort key of any run created strictly before `t`: ids at or after `t` sort at or
@@ -265,8 +319,8 @@ impl RunStore {
     ) -> Result<RunPage, RunStoreError> {
         let prefix = index_prefix(filter.status);
         let mut start_after = cursor.map(|c| {
-            let sk = c.run_id.sort_key();
-            // `~` sorts after every `.kind.variant` suffix of this run's marker.
+            let sk = c.sort_key();
+            // `~` sorts after every `.kind.variant[.id]` suffix of this run's marker.
             format!("{prefix}{}{sk}.~", shard(&sk))
         });
         if let Some(before) = filter.created_before {
@@ -286,14 +340,14 @@ impl RunStore {
             let mut exhausted = !listing.truncated;
             for key in &listing.keys {
                 let Some(m) = parse_marker(key) else { continue };
-                if after_ms.is_some_and(|after| m.run_id.created_ts_ms() < after) {
+                if after_ms.is_some_and(|after| m.position.created_ts < after) {
                     exhausted = true;
                     break;
                 }
                 let kind_ok = filter.kind.is_none_or(|k| m.kind == Some(k));
                 let variant_ok = filter.model_variant.is_none_or(|v| m.variant == Some(v));
                 if kind_ok && variant_ok {
-                    candidates.push(m.run_id);
+                    candidates.push(m.position.run_id);
                 }
             }
             start_after = listing.keys.last().map(|k| k.to_string());
@@ -302,8 +356,8 @@ impl RunStore {
             while let Some(run) = reads.try_next().await? {
                 let Some(run) = run else { continue };
                 if filter.status.is_some_and(|s| s != run.status)
-                    || filter.kind.is_some_and(|k| k != run.kind)
-                    || filter.model_variant.is_some_and(|v| v != run.model_variant_selected)
+                    || filter.kind.is_some_and(|k| Some(k) != run.kind)
+                    || filter.model_variant.is_some_and(|v| Some(v) != run.model_variant_selected)
                 {
                     continue;
                 }
@@ -318,7 +372,7 @@ impl RunStore {
         }
         let next_cursor = if items.len() == want {
             items.truncate(limit);
-            items.last().map(|r| Cursor::after(r.run_id))
+            items.last().map(Cursor::of)
         } else {
             None
         };
@@ -334,16 +388,22 @@ impl RunStore {
     }
 
     /// Every run id with a marker in the `all` index (`status` = None) or in one status index,
-    /// newest first. Records may be missing for markers a crash left behind, and a status marker
-    /// may lag its record; callers that act on a run read it first. Prune walks this: it reads
-    /// directory entries, not records.
+    /// newest first.
     pub async fn scan_ids(&self, status: Option<RunStatus>) -> Result<Vec<RunId>, RunStoreError> {
+        Ok(self.scan(status).await?.into_iter().map(|p| p.run_id).collect())
+    }
+
+    /// The position of every run with a marker in the `all` index (`status` = None) or in one
+    /// status index, newest first. Records may be missing for markers a crash left behind, and a
+    /// status marker may lag its record; callers that act on a run read it first. Prune walks
+    /// this: it reads directory entries, not records.
+    pub async fn scan(&self, status: Option<RunStatus>) -> Result<Vec<Position>, RunStoreError> {
         let prefix = index_prefix(status);
         let mut ids = Vec::new();
         let mut start_after: Option<String> = None;
         loop {
             let listing = self.blobs.list(&prefix, start_after.as_deref(), 1000).await?;
-            ids.extend(listing.keys.iter().filter_map(parse_marker).map(|m| m.run_id));
+            ids.extend(listing.keys.iter().filter_map(parse_marker).map(|m| m.position));
             start_after = listing.keys.last().map(|k| k.to_string());
             if !listing.truncated || start_after.is_none() {
                 return Ok(ids);
@@ -395,11 +455,14 @@ impl RunStore {
             let sk = id.sort_key();
             match run {
                 Some(run) => self.blobs.delete(&marker_key(status, run)?).await?,
+                // Without the record an imported run's position (its creation time) is unknown: its
+                // leftover markers stay, skipped by listings like any marker without a record.
+                None if !id.is_v7() => {}
                 None => {
                     // Without the record we do not know the marker's suffix: find it by listing.
                     let floor = format!("{prefix}{}{sk}", shard(&sk));
                     let listing = self.blobs.list(&prefix, Some(&floor), 4).await?;
-                    for k in listing.keys.iter().filter(|k| parse_marker(k).is_some_and(|m| m.run_id == id)) {
+                    for k in listing.keys.iter().filter(|k| parse_marker(k).is_some_and(|m| m.position.run_id == id)) {
                         self.blobs.delete(k).await?;
                     }
                 }
@@ -420,7 +483,7 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_foreign_values() {
         let id = RunId::new();
-        let c = Cursor::after(id);
+        let c = Cursor { created_ts: id.created_ts_ms(), run_id: id };
         assert_eq!(c.to_string().parse::<Cursor>(), Ok(c));
         for bad in ["", "abc", "123", ":", "1:2", &format!("{}:{id}", c.created_ts + 1), &format!("x:{id}")] {
             assert_eq!(bad.parse::<Cursor>(), Err(InvalidCursor), "{bad:?}");

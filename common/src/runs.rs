@@ -1,9 +1,11 @@
 //! The run domain: what a run is, its ids, enums and lifecycle rules. Knows nothing of HTTP or storage.
 //!
 //! A run is one analysis call. It moves `queued -> processing -> succeeded|failed`, or straight from
-//! `queued` to a terminal state; terminal runs never change. Run ids are UUIDv7, so the id carries the
-//! creation time (millisecond precision) and `created_at` is derived from it: ordering by id is
-//! ordering by `(created_ts, run_id)`.
+//! `queued` to a terminal state; terminal runs never change. Run ids minted here are UUIDv7, so the id
+//! carries the creation time (millisecond precision) and `created_at` is derived from it: ordering by
+//! id is ordering by `(created_ts, run_id)`. Runs imported from the original server
+//! ([`crate::legacy_runs`]) keep their UUIDv4 ids and their own `created_at`; the run store orders
+//! them by that time.
 
 use std::fmt;
 use std::str::FromStr;
@@ -45,6 +47,12 @@ impl RunId {
     /// The underlying UUID.
     pub fn uuid(&self) -> Uuid {
         self.0
+    }
+
+    /// Whether the id is a UUIDv7, i.e. carries its creation time (every id this server mints;
+    /// runs imported from the original server have UUIDv4 ids).
+    pub fn is_v7(&self) -> bool {
+        self.0.get_version_num() == 7
     }
 
     /// Milliseconds since the Unix epoch carried by a UUIDv7 id (0 for other versions).
@@ -216,6 +224,10 @@ wire_enum!(
         AnalyzeVideo => "analyze_video",
         /// POST /range/practice/analyze
         Range => "range",
+        /// Written by the original server for runs without an endpoint (imported only).
+        Legacy => "legacy",
+        /// Written by the original server's mobile-runs API (imported only).
+        Mobile => "mobile",
     }
 );
 
@@ -251,6 +263,8 @@ wire_enum!(
         Flag => "flag",
         /// `MODEL_VARIANT` or the built-in default.
         EnvDefault => "env_default",
+        /// Nobody: the original server's value for runs that chose no weights (imported only).
+        Unspecified => "none",
     }
 );
 
@@ -319,16 +333,16 @@ pub const RUNBOOK_FIELDS: &[&str] = &[
 /// A persisted run record. Field names are the runbook's, exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
-    /// UUIDv7 id.
+    /// The id: UUIDv7, or the original server's UUIDv4 for an imported run.
     pub run_id: RunId,
     /// Lifecycle state.
     pub status: RunStatus,
-    /// What was analysed.
-    pub kind: RunKind,
+    /// What was analysed; null only for imported runs the original server gave no kind.
+    pub kind: Option<RunKind>,
     /// Which endpoint created it.
     pub source_type: SourceType,
-    /// The detector weights used.
-    pub model_variant_selected: ModelVariant,
+    /// The detector weights used; null only for imported runs that recorded none.
+    pub model_variant_selected: Option<ModelVariant>,
     /// Who chose them.
     pub override_source: OverrideSource,
     /// Optional operator-supplied label.
@@ -350,7 +364,11 @@ pub struct Run {
     pub error_code: Option<String>,
     /// Human message of a failed run.
     pub error_message: Option<String>,
-    /// Creation time (equals the time carried by `run_id`).
+    /// Fields of an imported run that have no place above, as the original server wrote them
+    /// (`source`, `mode`, `metrics`, `events`, `input_ref`, `metadata`, ...); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<serde_json::Value>,
+    /// Creation time (for runs created here, the time carried by `run_id`).
     #[serde(with = "rfc3339")]
     pub created_at: DateTime<Utc>,
     /// First entry into `processing`.
@@ -390,9 +408,9 @@ impl Run {
         Run {
             run_id,
             status: RunStatus::Queued,
-            kind: new.kind,
+            kind: Some(new.kind),
             source_type: new.source_type,
-            model_variant_selected: new.model_variant,
+            model_variant_selected: Some(new.model_variant),
             override_source: new.override_source,
             run_name: new.run_name,
             params: new.params,
@@ -402,6 +420,7 @@ impl Run {
             result: None,
             error_code: None,
             error_message: None,
+            legacy: None,
             created_at,
             started_at: None,
             finished_at: None,

@@ -314,8 +314,9 @@
       { tabIndex: 0, dataset: { runId: run.run_id, status: run.status }, title: 'Open run details' },
       cell('Run', 'c-run', copy),
       cell('Status', 'c-status', badge(run.status)),
-      cell('Kind', 'c-kind', el('span', { class: 'pill' }, run.kind)),
-      cell('Model', 'c-model', run.model_variant_selected),
+      // Runs imported from the original server may have neither.
+      cell('Kind', 'c-kind', run.kind ? el('span', { class: 'pill' }, run.kind) : dash()),
+      cell('Model', 'c-model', run.model_variant_selected ?? dash()),
       cell('Created', 'c-created', fmtTime(run.created_at)),
       cell('Started', 'c-started', fmtTime(run.started_at)),
       cell('Finished', 'c-finished', fmtTime(run.finished_at)),
@@ -426,8 +427,8 @@
         'div',
         { class: 'drawer-tools' },
         badge(run.status),
-        el('span', { class: 'pill' }, run.kind),
-        el('span', { class: 'pill' }, run.model_variant_selected),
+        run.kind && el('span', { class: 'pill' }, run.kind),
+        run.model_variant_selected && el('span', { class: 'pill' }, run.model_variant_selected),
         el(
           'button',
           { type: 'button', class: 'btn', id: 'copy-id', onclick: () => copyText(run.run_id, 'Run id') },

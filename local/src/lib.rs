@@ -121,6 +121,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let state = prepare(state);
     metrics::install();
+    legacy_import(&state).await;
     if let Some(minutes) = state.config.runs_prune_interval_minutes {
         let every =
             std::time::Duration::try_from_secs_f64(minutes * 60.0).unwrap_or(std::time::Duration::from_secs(86_400));
@@ -132,6 +133,45 @@ pub async fn run(
     let app =
         axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat })).layer(cors);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Runs the original server left in RUN_STORE_DIR (`<id>/run.json`): imported before serving when
+/// RUN_STORE_IMPORT_LEGACY is on, so the first listing already shows them; otherwise only counted,
+/// with a warning that says how to import them. Never fatal: the server starts either way.
+async fn legacy_import(state: &AppState) {
+    let dir = state.config.run_store_dir.clone();
+    if !state.config.run_store_import_legacy {
+        let found = tokio::task::spawn_blocking(move || common::legacy_runs::find(&dir).map(|f| f.len()))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        if found > 0 {
+            tracing::warn!(
+                found,
+                dir = %state.config.run_store_dir.display(),
+                "runs written by the original server are not imported: set RUN_STORE_IMPORT_LEGACY=1 or run \
+                 golfiq-admin runs import"
+            );
+        }
+        return;
+    }
+    match common::legacy_runs::import_dir(&state.runs, &dir).await {
+        Ok(report) => {
+            for skipped in &report.skipped {
+                tracing::warn!(source = %skipped.source, reason = %skipped.reason, "original run not imported");
+            }
+            tracing::info!(
+                dir = %dir.display(),
+                found = report.found,
+                imported = report.imported,
+                already_imported = report.already_imported,
+                skipped = report.skipped.len(),
+                "imported the original server's runs (RUN_STORE_IMPORT_LEGACY)"
+            );
+        }
+        Err(e) => tracing::error!(error = %e, dir = %dir.display(), "importing the original server's runs failed"),
+    }
 }
 
 /// The container's stand-in for the Lambda's nightly EventBridge schedule: the retention rule

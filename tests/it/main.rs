@@ -6,6 +6,7 @@ mod dispatcher;
 mod docs;
 mod flags;
 mod lambda_events;
+mod legacy_import;
 mod prune;
 mod s3;
 mod shot_search;

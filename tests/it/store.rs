@@ -154,8 +154,8 @@ async fn paging_yields_each_matching_run_once_in_order_under_every_filter() {
                 let expected: Vec<_> = all
                     .iter()
                     .filter(|r| status.is_none_or(|s| r.status == s))
-                    .filter(|r| kind.is_none_or(|k| r.kind == k))
-                    .filter(|r| variant.is_none_or(|v| r.model_variant_selected == v))
+                    .filter(|r| kind.is_none_or(|k| r.kind == Some(k)))
+                    .filter(|r| variant.is_none_or(|v| r.model_variant_selected == Some(v)))
                     .map(|r| r.run_id)
                     .collect();
                 let limit = [7, 50, 200][combos % 3];

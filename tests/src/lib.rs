@@ -2,6 +2,7 @@
 //! a fresh temp store (`spawn_app`), run seeding, and deadline polling instead of sleeps.
 
 pub mod conformance;
+pub mod original;
 pub mod s3;
 pub mod scene;
 
@@ -45,6 +46,19 @@ impl TestApp {
             Some(h) => h.await.map_err(std::io::Error::other)?,
             None => Ok(()),
         }
+    }
+}
+
+impl TestApp {
+    /// Stops the server and hands back its directory, to start another one on the same store.
+    pub async fn into_dir(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+        if let Some(h) = self.server.take() {
+            h.await.ok();
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
     }
 }
 

@@ -192,7 +192,7 @@ async fn seed(store: RunStore, anchor: DateTime<Utc>, count: usize) -> Result<se
         let p = plan(anchor, i);
         let run = record(i, &p)?;
         store.import(&run).await.map_err(|e| e.to_string())?;
-        if preview_run.is_none() && run.status == RunStatus::Succeeded && run.kind == RunKind::Image {
+        if preview_run.is_none() && run.status == RunStatus::Succeeded && run.kind == Some(RunKind::Image) {
             store.put_artifact(run.run_id, "preview.png", &preview_png()).await.map_err(|e| e.to_string())?;
             preview_run = Some(run.run_id);
         }
@@ -203,7 +203,7 @@ async fn seed(store: RunStore, anchor: DateTime<Utc>, count: usize) -> Result<se
             first_queued.get_or_insert(run.run_id);
         }
         *by_status.entry(run.status.as_str()).or_default() += 1;
-        *by_kind.entry(run.kind.as_str()).or_default() += 1;
+        *by_kind.entry(run.kind.map_or("none", |k| k.as_str())).or_default() += 1;
         runs.push(json!({"run_id": run.run_id, "status": run.status, "kind": run.kind,
             "model_variant": run.model_variant_selected,
             "created_at": run.created_at.to_rfc3339_opts(SecondsFormat::Millis, true)}));
