@@ -12,7 +12,7 @@ export GOLFIQ_BAGS_DIR ?= $(DATA)/bags
 export FEATURE_FLAGS_CONFIG_PATH ?= $(DATA)/config/feature_flags.json
 export PORT ?= 8000
 
-FUNCTIONS := analyze runs health prune flags
+FUNCTIONS := analyze runs health prune flags live
 
 .PHONY: setup setup-ort setup-ffmpeg setup-tools run test build lint bench lambda model-layer fmt $(FUNCTIONS) help
 

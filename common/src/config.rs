@@ -139,11 +139,35 @@ pub struct Config {
     /// (comma list; default `http://localhost,http://127.0.0.1`, plus `http://localhost:5173`,
     /// the web app's dev server, outside staging).
     pub cors_allow_origins: Vec<String>,
+    /// The live events group's settings.
+    pub live: LiveSettings,
     /// MODELS_DIR: the weights root (`<dir>/<variant>/model.onnx`); unset = `models/weights` found
     /// from the working directory, else `/opt/models/weights` (container image, Lambda layer).
     pub models_dir: Option<PathBuf>,
     /// The analyze endpoints' limits and inference queue.
     pub analyze: AnalyzeSettings,
+}
+
+/// Settings of the live events routes (functions/live); the two signing secrets are
+/// [`Config::live_sign_secret`] and [`Config::live_viewer_sign_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSettings {
+    /// LIVE_HEARTBEAT_TTL_SEC: an event is live while its last heartbeat is younger (default 120).
+    pub heartbeat_ttl_sec: u64,
+    /// LIVE_LATENCY_MODE: the latency mode reported when a heartbeat gives none (default `ll-hls`).
+    pub latency_mode: String,
+    /// LIVE_SIGN_TTL_SEC: lifetime of a signed HLS viewer URL, at least 30 s (default 120).
+    pub sign_ttl_sec: u64,
+    /// WEB_BASE_URL (aliases EXPO_PUBLIC_WEB_BASE, APP_BASE_URL): the web app that opens viewer
+    /// links (default `https://app.golfiq.dev`, the original server's).
+    pub web_base_url: String,
+    /// MEDIA_CDN_BASE_URL: when set, media URLs handed out (viewer URLs, HLS paths) are served
+    /// from this origin instead.
+    pub media_cdn_base_url: Option<String>,
+    /// LIVE_STREAM_MOCK_PREFIX: where a `mock` stream's HLS path lives (default `/hls/mock`).
+    pub mock_prefix: String,
+    /// LIVEKIT_WHIP_URL: the ingest a non-mock stream needs; unset, only `mock` starts.
+    pub livekit_whip_url: Option<String>,
 }
 
 /// Limits of the analyze endpoints and the size of the inference queue.
@@ -224,6 +248,13 @@ pub const VARIABLES: &[&str] = &[
     "RUNS_TTL_DAYS",
     "RUN_STORE_IMPORT_LEGACY",
     "MODELS_DIR",
+    "LIVE_HEARTBEAT_TTL_SEC",
+    "LIVE_LATENCY_MODE",
+    "LIVE_SIGN_TTL_SEC",
+    "WEB_BASE_URL",
+    "MEDIA_CDN_BASE_URL",
+    "LIVE_STREAM_MOCK_PREFIX",
+    "LIVEKIT_WHIP_URL",
     "ANALYZE_MAX_ZIP_BYTES",
     "ANALYZE_MAX_VIDEO_BYTES",
     "ANALYZE_MAX_VIDEO_FRAMES",
@@ -237,12 +268,15 @@ pub const VARIABLES: &[&str] = &[
 pub const DISPATCHER_ONLY: &[&str] =
     &["PORT", "MAX_BODY_BYTES", "RUNS_PRUNE_INTERVAL_MINUTES", "RUN_STORE_IMPORT_LEGACY"];
 
-/// Aliases accepted for the dashboard's build-time names (the runbook's `VITE_` variables).
+/// Aliases accepted: the dashboard's build-time names (the runbook's `VITE_` variables) and the
+/// original server's other names for the web app's origin.
 pub const ALIASES: &[(&str, &str)] = &[
     ("GOLFIQ_RUNS_DIR", "RUN_STORE_DIR"),
     ("VITE_RUNS_PRUNE_ENABLED", "RUNS_PRUNE_ENABLED"),
     ("VITE_RUNS_PRUNE_LOCKED", "RUNS_PRUNE_LOCKED"),
     ("VITE_PROD_LOCK", "PROD_LOCK"),
+    ("EXPO_PUBLIC_WEB_BASE", "WEB_BASE_URL"),
+    ("APP_BASE_URL", "WEB_BASE_URL"),
 ];
 
 impl Config {
@@ -339,6 +373,21 @@ impl Config {
                 origins
             }
         };
+        let trimmed_url = |v: String| v.trim_end_matches('/').to_string();
+        let live = LiveSettings {
+            heartbeat_ttl_sec: number("LIVE_HEARTBEAT_TTL_SEC", get("LIVE_HEARTBEAT_TTL_SEC"), &mut errors)
+                .unwrap_or(120)
+                .max(1),
+            latency_mode: get("LIVE_LATENCY_MODE").unwrap_or_else(|| "ll-hls".into()),
+            sign_ttl_sec: number("LIVE_SIGN_TTL_SEC", get("LIVE_SIGN_TTL_SEC"), &mut errors).unwrap_or(120).max(30),
+            web_base_url: get("WEB_BASE_URL")
+                .or_else(|| get("EXPO_PUBLIC_WEB_BASE"))
+                .or_else(|| get("APP_BASE_URL"))
+                .map_or_else(|| "https://app.golfiq.dev".into(), trimmed_url),
+            media_cdn_base_url: get("MEDIA_CDN_BASE_URL").map(trimmed_url),
+            mock_prefix: get("LIVE_STREAM_MOCK_PREFIX").map_or_else(|| "/hls/mock".into(), trimmed_url),
+            livekit_whip_url: get("LIVEKIT_WHIP_URL"),
+        };
         let defaults = AnalyzeSettings::default();
         let mut setting = |k: &str, default: u64, min: u64| match number::<u64>(k, get(k), &mut errors) {
             Some(v) if v < min => {
@@ -416,6 +465,7 @@ impl Config {
             max_body_bytes,
             cors_allow_origins,
             models_dir: get("MODELS_DIR").map(PathBuf::from),
+            live,
             analyze,
         })
     }

@@ -120,6 +120,25 @@ error_codes! {
     ModelUnavailable => ("MODEL_UNAVAILABLE", 503),
     /// The inference queue is full; retry later.
     Overloaded => ("OVERLOADED", 429),
+    /// An event id that is not 1-64 of `[A-Za-z0-9_-]` starting with a letter or digit.
+    InvalidEventId => ("INVALID_EVENT_ID", 400),
+    /// A live request body field has the wrong type or value; the message names it.
+    InvalidLiveRequest => ("INVALID_LIVE_REQUEST", 400),
+    /// LIVE_VIEWER_SIGN_KEY (viewer tokens, invites) or LIVE_SIGN_SECRET (signed HLS URLs) is not
+    /// set, so the route cannot sign or verify.
+    LiveSigningDisabled => ("LIVE_SIGNING_DISABLED", 503),
+    /// `POST /start` on an event whose stream is already running.
+    LiveAlreadyRunning => ("LIVE_ALREADY_RUNNING", 409),
+    /// A token or viewer link was asked for while the event's stream is not running.
+    LiveNotRunning => ("LIVE_NOT_RUNNING", 409),
+    /// A stream source other than `mock` without LIVEKIT_WHIP_URL configured.
+    LiveSourceUnavailable => ("LIVE_SOURCE_UNAVAILABLE", 503),
+    /// A signed viewer URL was asked for while the event sends no heartbeat or has no viewerUrl.
+    EventNotLive => ("EVENT_NOT_LIVE", 400),
+    /// An invite that is malformed, badly signed, expired or for another event.
+    InvalidInvite => ("INVALID_INVITE", 400),
+    /// More than 10 invite exchanges in 60 s for one event from one client address.
+    InviteRateLimited => ("INVITE_RATE_LIMITED", 429),
     /// The analysis failed unexpectedly; the cause is in the logs.
     AnalyzeFailed => ("ANALYZE_FAILED", 500),
     /// Unexpected failure; the cause is in the logs.

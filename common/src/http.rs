@@ -125,6 +125,16 @@ pub fn build_request(method: Method, uri: Uri, headers: HeaderMap, body: Vec<u8>
     req.with_query_string_parameters(query).with_raw_http_path(path)
 }
 
+/// Records the caller's address where API Gateway puts it (`requestContext.http.sourceIp`), so
+/// handlers read one place on Lambda and in the dispatcher (which takes it from the socket).
+pub fn with_source_ip(req: Request, ip: std::net::IpAddr) -> Request {
+    let mut ctx = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    ctx.http.method = req.method().clone();
+    ctx.http.path = Some(req.uri().path().to_string());
+    ctx.http.source_ip = Some(ip.to_string());
+    req.with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(ctx))
+}
+
 /// Parses a query string into repeated-key form.
 pub fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();

@@ -13,15 +13,16 @@ pub mod dashboard;
 pub mod metrics;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body as AxumBody;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Request as HttpRequest};
 use axum::response::Response as AxumResponse;
 use common::error::{ApiError, ErrorCode};
-use common::http::{build_request, find_route, log_request, Route};
+use common::http::{build_request, find_route, log_request, with_source_ip, Route};
 use common::lambda_http::{Body, Request, RequestExt, Response};
 use common::state::AppState;
 
@@ -38,6 +39,8 @@ pub enum Group {
     Prune,
     /// functions/flags
     Flags,
+    /// functions/live
+    Live,
     /// The runs dashboard (local/src/dashboard.rs), served by the dispatcher only.
     Dashboard,
     /// Prometheus metrics (local/src/metrics.rs), served by the dispatcher only.
@@ -46,8 +49,16 @@ pub enum Group {
 
 impl Group {
     /// Every group.
-    pub const ALL: &'static [Group] =
-        &[Group::Analyze, Group::Runs, Group::Health, Group::Prune, Group::Flags, Group::Dashboard, Group::Metrics];
+    pub const ALL: &'static [Group] = &[
+        Group::Analyze,
+        Group::Runs,
+        Group::Health,
+        Group::Prune,
+        Group::Flags,
+        Group::Live,
+        Group::Dashboard,
+        Group::Metrics,
+    ];
 
     /// The routes the group's crate declares.
     pub fn routes(self) -> &'static [Route] {
@@ -57,6 +68,7 @@ impl Group {
             Group::Health => health::ROUTES,
             Group::Prune => prune::ROUTES,
             Group::Flags => flags::ROUTES,
+            Group::Live => live::ROUTES,
             Group::Dashboard => dashboard::ROUTES,
             Group::Metrics => metrics::ROUTES,
         }
@@ -70,6 +82,7 @@ impl Group {
             Group::Health => "health",
             Group::Prune => "prune",
             Group::Flags => "flags",
+            Group::Live => "live",
             Group::Dashboard => "dashboard",
             Group::Metrics => "metrics",
         }
@@ -90,6 +103,7 @@ impl Group {
             Group::Health => health::handle(state, req).await,
             Group::Prune => prune::handle(state, req).await,
             Group::Flags => flags::handle(state, req).await,
+            Group::Live => live::handle(state, req).await,
             Group::Dashboard => dashboard::handle(state, req).await,
             Group::Metrics => metrics::handle(state, req).await,
         }
@@ -132,7 +146,9 @@ pub async fn run(
     let cors = common::http::cors_layer(&state.config);
     let app =
         axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat })).layer(cors);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Runs the original server left in RUN_STORE_DIR (`<id>/run.json`): imported before serving when
@@ -220,7 +236,10 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
     let resp = match read_body(&d.state, &parts.headers, body).await {
         Err(e) => e.into_response(),
         Ok(bytes) => {
-            let lreq = build_request(parts.method, parts.uri, parts.headers, bytes);
+            let mut lreq = build_request(parts.method, parts.uri, parts.headers, bytes);
+            if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+                lreq = with_source_ip(lreq, peer.ip());
+            }
             match find_route(&d.flat, &method, &path) {
                 Err(e) => e.into_response(),
                 Ok((route, params)) => {

@@ -122,7 +122,13 @@ fn fixture(name: &str) -> String {
 #[tokio::test]
 async fn every_route_has_a_v2_fixture_its_function_answers() {
     let dir = tempfile::tempdir().expect("tmp");
-    let extra = [("REQUIRE_API_KEY", "1"), ("API_KEY", "fixture-key"), ("ADMIN_TOKEN", "fixture-admin")];
+    let extra = [
+        ("REQUIRE_API_KEY", "1"),
+        ("API_KEY", "fixture-key"),
+        ("ADMIN_TOKEN", "fixture-admin"),
+        ("LIVE_SIGN_SECRET", "fixture-hls-secret"),
+        ("LIVE_VIEWER_SIGN_KEY", "fixture-viewer-key"),
+    ];
     let state =
         local::prepare(common::state::AppState::from_config(config_with(dir.path(), &extra)).await.expect("state"));
     let run = seed_run(&state.runs, Utc::now(), RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
@@ -148,6 +154,18 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         ("apigw-v2-post-range-analyze.json", 200),
         // The upload the PUT above stored is not a video: the upload flow reaches the decoder.
         ("apigw-v2-post-analyze-video-upload.json", 400),
+        // A live event's life, in order: the host's heartbeat makes it live, then the stream.
+        ("apigw-v2-post-live-heartbeat.json", 200),
+        ("apigw-v2-get-live-state.json", 200),
+        ("apigw-v2-post-live-start.json", 200),
+        ("apigw-v2-post-live-token.json", 200),
+        ("apigw-v2-get-live-status.json", 200),
+        ("apigw-v2-get-live-viewer-link.json", 200),
+        // The fixture's invite is not one this key signed.
+        ("apigw-v2-post-live-exchange-invite.json", 400),
+        ("apigw-v2-post-live-viewer-token.json", 200),
+        ("apigw-v2-get-live-refresh.json", 200),
+        ("apigw-v2-post-live-stop.json", 200),
     ];
     // The PUT fixture uploads under a ticket this store issued (the dispatcher refuses others).
     let ticket = state.uploads.ticket(Some("swing.mp4"), "video/mp4", "https://api.example").await.expect("ticket");
@@ -205,9 +223,10 @@ fn path_with_tools() -> String {
 }
 
 /// `cargo lambda watch` emulates the Lambda runtime API and builds the functions; `cargo lambda
-/// invoke` sends the fixtures as a real client would: two HTTP functions (one of them running the
-/// detector with the weights, ONNX Runtime and the FFmpeg decoder where the layer would put them,
-/// on a range payload and on an iPhone-style portrait HEVC .mov) and the scheduled prune.
+/// invoke` sends the fixtures as a real client would: the runs, health and live functions, the
+/// analyze function (running the detector with the weights, ONNX Runtime and the FFmpeg decoder
+/// where the layer would put them, on a range payload and on an iPhone-style portrait HEVC .mov)
+/// and the scheduled prune.
 #[tokio::test]
 async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -222,6 +241,8 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
         "REQUIRE_API_KEY=1".into(),
         "API_KEY=fixture-key".into(),
         "RUNS_PRUNE_MAX_RUNS=0".into(),
+        "ADMIN_TOKEN=fixture-admin".into(),
+        "LIVE_VIEWER_SIGN_KEY=fixture-viewer-key".into(),
         // Where the model layer would unpack on Lambda: the repo's weights, ONNX Runtime and the
         // FFmpeg decoder here.
         format!("MODELS_DIR={}", repo().join("models/weights").display()),
@@ -270,6 +291,20 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let header = |name: &str| resp["headers"][name].as_str().or_else(|| resp["multiValueHeaders"][name][0].as_str());
     assert_eq!(header("access-control-allow-origin"), Some("http://localhost:5173"), "{resp}");
     assert_eq!(header("access-control-allow-credentials"), Some("true"), "{resp}");
+
+    // The live function: the host's heartbeat and a started stream land in the store, where any
+    // instance (here: the test) reads them.
+    for name in ["apigw-v2-post-live-heartbeat.json", "apigw-v2-post-live-start.json", "apigw-v2-get-live-state.json"] {
+        let event = fixtures.join(name);
+        let resp = tokio::task::spawn_blocking(move || invoke(port, "live", &event)).await.expect("invoke");
+        assert_eq!(resp["statusCode"], 200, "{name}: {resp}");
+        if name.contains("get-live-state") {
+            let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json body");
+            assert_eq!((body["isLive"].as_bool(), body["streamId"].as_str()), (Some(true), Some("s-1")), "{body}");
+        }
+    }
+    let event = live::state::LiveStore::new(store.blobs.clone()).event("evt1").await.expect("live state");
+    assert_eq!(event.stream.hls_path.as_deref(), Some("/hls/mock/evt1/index.m3u8"));
 
     // The analyze function: the range app's JSON, three frames through the real detector.
     let range = fixtures.join("apigw-v2-post-range-analyze.json");

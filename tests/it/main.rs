@@ -7,6 +7,7 @@ mod docs;
 mod flags;
 mod lambda_events;
 mod legacy_import;
+mod live;
 mod prune;
 mod s3;
 mod shot_search;

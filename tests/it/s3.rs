@@ -206,3 +206,20 @@ async fn the_upload_sweep_on_s3_deletes_by_last_modified_under_uploads_only() {
     }
     assert!(store.get(&run_record).await.is_ok(), "only uploads/ is swept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_rate_limit_windows_hold_under_racing_instances_on_s3() {
+    let blobs: SharedBlobStore = Arc::new(store("live-race/").await);
+    let now_ms = Utc::now().timestamp_millis();
+    let mut tasks = Vec::new();
+    for _ in 0..14 {
+        // Each task is another instance: its own store handle on the same bucket.
+        let live = live::state::LiveStore::new(blobs.clone());
+        tasks.push(tokio::spawn(async move { live.admit_exchange("evt1", "203.0.113.7", now_ms, 10, 60_000).await }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        admitted += usize::from(t.await.expect("join").expect("admit"));
+    }
+    assert_eq!(admitted, 10, "exactly the limit, however the writes interleave");
+}
