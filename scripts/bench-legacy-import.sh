@@ -11,11 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-10000}"
-cargo build -q --release -p admin --bin golfiq-admin -p local --bin dispatcher
-work=$(mktemp -d)
-dispatcher_pid=""
-cleanup() { [ -z "$dispatcher_pid" ] || kill "$dispatcher_pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=scripts/start-dispatcher.sh
+. scripts/start-dispatcher.sh
+bench_workdir -p admin --bin golfiq-admin
 python3 - "$work/original" "$n" <<'PY'
 import json, os, random, sys, time, uuid
 root, n = sys.argv[1], int(sys.argv[2])
@@ -54,8 +52,6 @@ for row in "baseline $base" "import $import" "re-import $again"; do
   set -- $row
   printf '%-10s %8.2f %7.2fx\n' "$1" "$2" "$(python3 -c "print($2 / $base)")"
 done
-# shellcheck source=scripts/start-dispatcher.sh
-. scripts/start-dispatcher.sh
 start_dispatcher "$work/dispatcher" RUN_STORE_DIR="$work/store"
 for q in "limit=50" "limit=50&kind=video" "limit=50&status=failed&kind=range"; do
   curl -s -o /dev/null "$base/runs/v1?$q"

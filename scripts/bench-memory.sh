@@ -17,13 +17,9 @@ mkdir -p "$dir"
 clip="$dir/hevc-1920x1080-240fps-10s-grass.mov"
 [ -s "$clip" ] || nice ffmpeg -v error -y -f lavfi -i "color=c=0x3a7d3a:s=1920x1080:r=240,drawgrid=w=160:h=160:t=2:c=0x2f662f,scroll=h=0.0005,noise=alls=10:allf=t" -t 10 \
   -c:v libx265 -preset ultrafast -crf 20 -x265-params log-level=error:keyint=240 -tag:v hvc1 -pix_fmt yuv420p "$clip"
-cargo build -q --release -p local --bin dispatcher
-work=$(mktemp -d)
-dispatcher_pid=""
-cleanup() { [ -z "$dispatcher_pid" ] || kill "$dispatcher_pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 # shellcheck source=scripts/start-dispatcher.sh
 . scripts/start-dispatcher.sh
+bench_workdir
 start_dispatcher "$work"
 hwm() { awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$dispatcher_pid/status"; }
 echo "clip: $(basename "$clip"), $(du -m "$clip" | cut -f1) MB"

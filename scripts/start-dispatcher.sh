@@ -20,3 +20,12 @@ start_dispatcher() {
   done
   curl -fsS -o /dev/null "$base/health"
 }
+
+# `bench_workdir [CARGO ARGS ...]`: builds the release dispatcher (plus whatever CARGO ARGS name),
+# sets `work` to a throw-away directory, and on exit stops the dispatcher and removes `work`.
+bench_workdir() {
+  cargo build -q --release -p local --bin dispatcher "$@"
+  work=$(mktemp -d)
+  dispatcher_pid=""
+  trap '[ -z "$dispatcher_pid" ] || kill "$dispatcher_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+}

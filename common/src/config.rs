@@ -146,6 +146,8 @@ pub struct Config {
     pub models_dir: Option<PathBuf>,
     /// The analyze endpoints' limits and inference queue.
     pub analyze: AnalyzeSettings,
+    /// ANALYZE_QUEUE_URL: the job queue of asynchronous analyses.
+    pub job_queue: JobQueueSetting,
 }
 
 /// Settings of the live events routes (functions/live); the two signing secrets are
@@ -191,6 +193,17 @@ pub struct AnalyzeSettings {
     /// INFERENCE_QUEUE_TIMEOUT_MS: how long a queued analysis waits for a slot before OVERLOADED
     /// (default 30000).
     pub inference_queue_timeout_ms: u64,
+}
+
+/// Where asynchronous analyses (`Prefer: respond-async`) wait for a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobQueueSetting {
+    /// ANALYZE_QUEUE_URL unset: in the dispatcher, an in-process queue; a Lambda function answers
+    /// synchronously (it cannot work after its response).
+    InProcess,
+    /// ANALYZE_QUEUE_URL: an SQS queue; the analyze worker function (or the dispatcher's poller)
+    /// consumes it.
+    Sqs(String),
 }
 
 impl Default for AnalyzeSettings {
@@ -262,6 +275,7 @@ pub const VARIABLES: &[&str] = &[
     "INFERENCE_CONCURRENCY",
     "INFERENCE_QUEUE_DEPTH",
     "INFERENCE_QUEUE_TIMEOUT_MS",
+    "ANALYZE_QUEUE_URL",
 ];
 
 /// Variables only the local dispatcher reads (a Lambda function never does).
@@ -467,6 +481,7 @@ impl Config {
             models_dir: get("MODELS_DIR").map(PathBuf::from),
             live,
             analyze,
+            job_queue: get("ANALYZE_QUEUE_URL").map_or(JobQueueSetting::InProcess, JobQueueSetting::Sqs),
         })
     }
 

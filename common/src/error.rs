@@ -139,6 +139,8 @@ error_codes! {
     InvalidInvite => ("INVALID_INVITE", 400),
     /// More than 10 invite exchanges in 60 s for one event from one client address.
     InviteRateLimited => ("INVITE_RATE_LIMITED", 429),
+    /// An asynchronous analysis could not be queued (SQS unreachable); the run ends failed.
+    QueueUnavailable => ("QUEUE_UNAVAILABLE", 503),
     /// The analysis failed unexpectedly; the cause is in the logs.
     AnalyzeFailed => ("ANALYZE_FAILED", 500),
     /// Unexpected failure; the cause is in the logs.

@@ -181,6 +181,7 @@ pub fn convert(record: &Value) -> Result<Run, ConvertError> {
         created_at,
         started_at,
         finished_at,
+        lease_until: None,
         updated_at,
     })
 }

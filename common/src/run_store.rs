@@ -298,8 +298,10 @@ impl RunStore {
             match self.blobs.put_if_version(&record_key(id)?, &encode(&next)?, &version).await {
                 Ok(_) => {
                     // Only the state we left: the lifecycle never returns to it, so no later writer
-                    // can need this marker again.
-                    self.blobs.delete(&marker_key(Some(current.status), &current)?).await?;
+                    // can need this marker again. A reclaim stays in `processing`: its marker stays.
+                    if current.status != next.status {
+                        self.blobs.delete(&marker_key(Some(current.status), &current)?).await?;
+                    }
                     return Ok(next);
                 }
                 Err(StorageError::VersionMismatch(_)) => continue,
@@ -414,6 +416,12 @@ impl RunStore {
     /// Stores a file that belongs to a run (deleted with it).
     pub async fn put_artifact(&self, id: RunId, name: &str, bytes: &[u8]) -> Result<(), RunStoreError> {
         self.blobs.put(&key(format!("{}{name}", artifact_prefix(id)))?, bytes).await?;
+        Ok(())
+    }
+
+    /// Deletes one of a run's files (a no-op when it has none by that name).
+    pub async fn delete_artifact(&self, id: RunId, name: &str) -> Result<(), RunStoreError> {
+        self.blobs.delete(&key(format!("{}{name}", artifact_prefix(id)))?).await?;
         Ok(())
     }
 

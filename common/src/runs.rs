@@ -377,6 +377,10 @@ pub struct Run {
     /// Entry into a terminal state.
     #[serde(with = "rfc3339_opt")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// While a queue worker holds the run in `processing`: until when. Another worker may claim
+    /// it only after this passes (its holder is then presumed dead).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub lease_until: Option<DateTime<Utc>>,
     /// Last change.
     #[serde(with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
@@ -424,6 +428,7 @@ impl Run {
             created_at,
             started_at: None,
             finished_at: None,
+            lease_until: None,
             updated_at: created_at,
         }
     }
@@ -434,6 +439,12 @@ impl Run {
 pub enum Transition {
     /// Enter `processing`.
     Start,
+    /// A queue worker takes the run: `queued -> processing`, or `processing -> processing` once
+    /// the previous holder's lease has passed; held until `lease_until`.
+    Claim {
+        /// The new lease's end.
+        lease_until: DateTime<Utc>,
+    },
     /// Enter `succeeded` with timing and the metrics summary.
     Succeed {
         /// Inference timing.
@@ -458,7 +469,7 @@ impl Transition {
     /// The state this transition enters.
     pub fn target(&self) -> RunStatus {
         match self {
-            Transition::Start => RunStatus::Processing,
+            Transition::Start | Transition::Claim { .. } => RunStatus::Processing,
             Transition::Succeed { .. } => RunStatus::Succeeded,
             Transition::Fail { .. } => RunStatus::Failed,
         }
@@ -480,15 +491,25 @@ impl Run {
     /// when the lifecycle forbids the move.
     pub fn apply(&self, t: &Transition, now: DateTime<Utc>) -> Result<Run, InvalidTransition> {
         let to = t.target();
-        if !self.status.can_transition_to(to) {
+        let reclaim = matches!(t, Transition::Claim { .. })
+            && self.status == RunStatus::Processing
+            && self.lease_until.is_some_and(|lease| lease <= now);
+        if !(self.status.can_transition_to(to) || reclaim) {
             return Err(InvalidTransition { from: self.status, to });
         }
         let mut next = self.clone();
         next.status = to;
         next.updated_at = now;
+        if to.is_terminal() {
+            next.lease_until = None;
+        }
         match t {
             Transition::Start => {
                 next.started_at.get_or_insert(now);
+            }
+            Transition::Claim { lease_until } => {
+                next.started_at.get_or_insert(now);
+                next.lease_until = Some(*lease_until);
             }
             Transition::Succeed { timing, result, frame_count } => {
                 next.finished_at = Some(now);
@@ -630,6 +651,26 @@ mod tests {
         let direct = run.apply(&transition_to(RunStatus::Succeeded), t1).expect("queued -> succeeded");
         assert_eq!(direct.started_at, None);
         assert_eq!(direct.finished_at, Some(t1));
+    }
+
+    #[test]
+    fn a_claim_takes_a_queued_run_or_one_whose_lease_has_passed() {
+        let t0 = Utc::now();
+        let lease = |secs| Transition::Claim { lease_until: t0 + chrono::Duration::seconds(secs) };
+        let held = sample().apply(&lease(60), t0).expect("queued -> processing");
+        assert_eq!((held.status, held.lease_until), (RunStatus::Processing, Some(t0 + chrono::Duration::seconds(60))));
+        let busy = held.apply(&lease(120), t0 + chrono::Duration::seconds(59)).expect_err("the lease is live");
+        assert_eq!(busy, InvalidTransition { from: RunStatus::Processing, to: RunStatus::Processing });
+        let taken = held.apply(&lease(180), t0 + chrono::Duration::seconds(60)).expect("the lease has passed");
+        assert_eq!((taken.started_at, taken.lease_until), (Some(t0), Some(t0 + chrono::Duration::seconds(180))));
+        let unleased = sample().apply(&Transition::Start, t0).expect("start");
+        assert!(
+            unleased.apply(&lease(60), t0 + chrono::Duration::days(1)).is_err(),
+            "a request's own run is never taken"
+        );
+        let done = taken.apply(&transition_to(RunStatus::Succeeded), t0).expect("finish");
+        assert_eq!(done.lease_until, None);
+        assert!(done.apply(&lease(60), t0 + chrono::Duration::days(1)).is_err());
     }
 
     #[test]

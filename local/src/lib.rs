@@ -136,6 +136,11 @@ pub async fn run(
     let state = prepare(state);
     metrics::install();
     legacy_import(&state).await;
+    if let Some(sqs) = state.extensions.get::<analyze::jobs::InstalledQueue>().and_then(|q| q.sqs.clone()) {
+        // With ANALYZE_QUEUE_URL the dispatcher submits to SQS and consumes it too; several
+        // dispatchers on one queue share the work.
+        tokio::spawn(analyze::jobs::poll_sqs(state.clone(), sqs));
+    }
     if let Some(minutes) = state.config.runs_prune_interval_minutes {
         let every =
             std::time::Duration::try_from_secs_f64(minutes * 60.0).unwrap_or(std::time::Duration::from_secs(86_400));

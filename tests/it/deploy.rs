@@ -224,7 +224,7 @@ fn path_with_tools() -> String {
 
 /// `cargo lambda watch` emulates the Lambda runtime API and builds the functions; `cargo lambda
 /// invoke` sends the fixtures as a real client would: the runs, health and live functions, the
-/// analyze function (running the detector with the weights, ONNX Runtime and the FFmpeg decoder
+/// analyze worker with an SQS event, the analyze function (running the detector with the weights, ONNX Runtime and the FFmpeg decoder
 /// where the layer would put them, on a range payload and on an iPhone-style portrait HEVC .mov)
 /// and the scheduled prune.
 #[tokio::test]
@@ -314,6 +314,26 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let analyzed = common::runs::RunId::parse(body["run_id"].as_str().expect("run_id")).expect("uuid");
     assert_eq!(store.runs.get(analyzed).await.expect("stored").status, RunStatus::Succeeded);
 
+    // An asynchronous analysis: the API handler (here in process, its queue an SQS queue on moto)
+    // stores the request and answers 202; the worker function, invoked with an SQS event for
+    // that run, finishes it.
+    let sqs = golfiq_tests::s3::sqs_client();
+    let (queue_url, _) = golfiq_tests::s3::queue_with_dlq(&sqs, 3, 30).await;
+    let api = local::prepare(store.clone().with_extension(analyze::jobs::InstalledQueue::sqs(std::sync::Arc::new(
+        analyze::jobs::SqsQueue::with_client(queue_url, sqs),
+    ))));
+    let mut event: Value = serde_json::from_str(&fixture("apigw-v2-post-analyze-image-base64.json")).expect("fixture");
+    event["headers"]["prefer"] = Value::String("respond-async".into());
+    let resp = analyze::handle(&api, from_str(&event.to_string()).expect("event")).await;
+    assert_eq!(resp.status().as_u16(), 202, "{:?}", resp.body());
+    let accepted: Value = serde_json::from_slice(resp.body().as_ref()).expect("json");
+    let queued = common::runs::RunId::parse(accepted["run_id"].as_str().expect("run_id")).expect("uuid");
+    let job = dir.path().join("job.json");
+    std::fs::write(&job, fixture("sqs-analyze-job.json").replace("RUN_ID", &queued.to_string())).expect("write");
+    let resp = tokio::task::spawn_blocking(move || invoke(port, "analyze-worker", &job)).await.expect("invoke");
+    assert_eq!(resp, serde_json::json!({"batchItemFailures": []}), "nothing to retry");
+    assert_eq!(store.runs.get(queued).await.expect("stored").status, RunStatus::Succeeded);
+
     // The analyze function on an uploaded portrait HEVC .mov with audio, as an iPhone records it.
     let spec = golfiq_tests::scene::SwingSpec::phone(180, 320, 60.0, 0.5, 0.25);
     let (shown, _) = golfiq_tests::scene::render_swing(&spec);
@@ -340,7 +360,7 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     let summary = tokio::task::spawn_blocking(move || invoke(port, "prune", &schedule)).await.expect("invoke");
     assert_eq!(
         summary,
-        serde_json::json!({"scanned": 3, "deleted": 3, "kept": 0, "uploads_deleted": 0}),
+        serde_json::json!({"scanned": 4, "deleted": 4, "kept": 0, "uploads_deleted": 0}),
         "the scheduled prune ran"
     );
     assert!(store.runs.get(run.run_id).await.is_err(), "and deleted the terminal run");

@@ -51,10 +51,17 @@ fn template_routes_match_the_dispatcher_and_each_function_owns_its_group() {
         let name = name.as_str().expect("name");
         assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name}");
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("binary");
-        assert_eq!(name, format!("{}{}Function", binary[..1].to_uppercase(), &binary[1..]), "names agree");
+        let pascal: String =
+            binary.split('-').map(|w| format!("{}{}", w[..1].to_uppercase(), &w[1..])).collect::<Vec<_>>().concat();
+        assert_eq!(name, format!("{pascal}Function"), "names agree");
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        let http = events.values().any(|e| e["Type"].as_str() == Some("HttpApi"));
+        if !http {
+            // A queue worker (analyze-worker): no routes, so no dispatcher group of its own.
+            continue;
+        }
         let group =
             local::Group::ALL.iter().find(|g| g.name() == binary).unwrap_or_else(|| panic!("no group {binary}"));
-        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
         for (_, event) in events {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;

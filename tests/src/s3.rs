@@ -77,3 +77,41 @@ pub async fn bucket(client: &Client) -> String {
     client.create_bucket().bucket(&name).send().await.unwrap_or_else(|e| panic!("create bucket {name}: {e:?}"));
     name
 }
+
+/// An SQS client for the shared server (moto serves SQS beside S3).
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    let conf = aws_sdk_sqs::config::Builder::new()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "golfiq-tests"))
+        .endpoint_url(&moto().endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
+/// A fresh queue with a dead-letter queue after `max_receives` receives, and a short visibility
+/// timeout so redeliveries come quickly: (queue URL, DLQ URL).
+pub async fn queue_with_dlq(client: &aws_sdk_sqs::Client, max_receives: u32, visibility_s: u32) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let name = format!("golfiq-{}", uuid::Uuid::new_v4().simple());
+    let dlq = client.create_queue().queue_name(format!("{name}-dlq")).send().await.expect("create DLQ");
+    let dlq_url = dlq.queue_url().expect("dlq url").to_string();
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("DLQ attributes");
+    let dlq_arn = attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("arn").clone();
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receives}"}}"#);
+    let queue = client
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_s.to_string())
+        .send()
+        .await
+        .expect("create queue");
+    (queue.queue_url().expect("url").to_string(), dlq_url)
+}

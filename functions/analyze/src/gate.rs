@@ -77,6 +77,15 @@ impl InferenceGate {
         self.slots.clone().try_acquire_owned().ok().map(|p| Slot { _permit: p })
     }
 
+    /// A slot for a queued job: waits as long as it takes, outside the request queue (the job
+    /// queue already bounds how many wait, and no client is holding a connection open).
+    pub async fn acquire_queued(&self) -> Result<Slot, GateError> {
+        match self.slots.clone().acquire_owned().await {
+            Ok(permit) => Ok(Slot { _permit: permit }),
+            Err(_) => Err(GateError::TimedOut(self.timeout)),
+        }
+    }
+
     /// A slot: at once when free, else after queueing; OVERLOADED when the queue is full or the
     /// wait times out.
     pub async fn acquire(&self) -> Result<Slot, GateError> {

@@ -17,6 +17,7 @@
 pub mod flow;
 pub mod frames;
 pub mod gate;
+pub mod jobs;
 pub mod pipeline;
 pub mod refine;
 pub mod request;
@@ -108,7 +109,14 @@ pub fn install(state: AppState) -> AppState {
     let registry =
         state.extensions.get::<Arc<ModelRegistry>>().cloned().unwrap_or_else(|| Arc::new(registry_for(&state.config)));
     let engine = Arc::new(Engine::new(&state.config, registry.clone()));
-    state.with_extension(registry).with_extension(engine)
+    let state = state.with_extension(registry).with_extension(engine);
+    if state.extensions.get::<jobs::InstalledQueue>().is_some() {
+        return state;
+    }
+    match jobs::queue_for(&state.config, common::bootstrap::on_lambda()) {
+        Some(queue) => state.with_extension(queue),
+        None => state,
+    }
 }
 
 /// Serves one request (Lambda, dispatcher and tests all call this).
@@ -123,12 +131,28 @@ async fn route(state: &AppState, req: Request) -> Result<Response<Body>, ApiErro
         .get::<Arc<Engine>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("analyze engine not installed: call analyze::install at start-up"))?;
-    let parsed = match route.path {
-        "/cv/analyze" => request::parse_frames(&req).await,
-        "/cv/analyze/video" => request::parse_video(&req).await,
-        _ => request::parse_range(&req),
-    };
+    let queue = state.extensions.get::<jobs::InstalledQueue>().cloned();
+    let ask = jobs::async_ask(&req);
+    let stored = (ask != jobs::AsyncAsk::No && queue.is_some()).then(|| jobs::StoredRequest::of(&req));
+    let parsed = parse_route(route.path, &req).await;
     // The payload now lives in `parsed`; free the request's copy before analysing.
     drop(req);
-    run::execute(state.clone(), engine, parsed).await
+    let queued = match (&queue, stored) {
+        (Some(q), Some(stored)) => Some((q.queue.as_ref(), stored, ask == jobs::AsyncAsk::Prefer)),
+        _ => None,
+    };
+    run::execute(state.clone(), engine, parsed, queued).await
+}
+
+async fn parse_route(path: &str, req: &Request) -> request::Parsed {
+    match path {
+        "/cv/analyze" => request::parse_frames(req).await,
+        "/cv/analyze/video" => request::parse_video(req).await,
+        _ => request::parse_range(req),
+    }
+}
+
+/// Parses a stored request by its own path (the queue worker).
+pub(crate) async fn parse(req: &Request) -> request::Parsed {
+    parse_route(req.uri().path(), req).await
 }

@@ -39,8 +39,15 @@ pub struct Outcome {
 }
 
 /// Creates the run, then runs its whole life in a task of its own: if the caller goes away (a
-/// client disconnect drops the request future), the run still reaches a terminal state.
-pub(crate) async fn execute(state: AppState, engine: Arc<Engine>, parsed: Parsed) -> Result<Response<Body>, ApiError> {
+/// client disconnect drops the request future), the run still reaches a terminal state. With
+/// `queued` (an asynchronous request whose input parsed, and a queue), the run is handed to the
+/// queue instead and the answer is 202.
+pub(crate) async fn execute(
+    state: AppState,
+    engine: Arc<Engine>,
+    parsed: Parsed,
+    queued: Option<(&dyn crate::jobs::JobQueue, crate::jobs::StoredRequest, bool)>,
+) -> Result<Response<Body>, ApiError> {
     let explicit = [&parsed.variants.header, &parsed.variants.form, &parsed.variants.query, &parsed.variants.payload]
         .iter()
         .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()));
@@ -69,10 +76,32 @@ pub(crate) async fn execute(state: AppState, engine: Arc<Engine>, parsed: Parsed
         inputs: parsed.inputs.clone(),
     };
     let run = state.runs.create(new).await?;
-    let id = run.run_id;
+    // Input that is already known to be bad fails now, with its 4xx, whatever was preferred.
+    let valid = variant_error.is_none() && parsed.params.is_ok() && parsed.payload.is_ok();
+    if let (Some((queue, stored, preferred)), true) = (queued, valid) {
+        return crate::jobs::submit(&state, queue, &run, &stored, preferred).await;
+    }
+    run_to_end(state, engine, Work { id: run.run_id, parsed, choice, variant_error, claimed: false }).await
+}
+
+/// One created run's work: its request, the variant decided for it, and whether a queue worker
+/// already holds it in `processing`.
+struct Work {
+    id: RunId,
+    parsed: Parsed,
+    choice: VariantChoice,
+    /// A refused variant: the run ends failed with it.
+    variant_error: Option<ApiError>,
+    /// A queue worker's run: already processing, and it waits for its slot as long as it takes.
+    claimed: bool,
+}
+
+/// Runs a created run's life in a task of its own (see [`execute`]).
+async fn run_to_end(state: AppState, engine: Arc<Engine>, work: Work) -> Result<Response<Body>, ApiError> {
+    let id = work.id;
     let task = tokio::spawn({
         let state = state.clone();
-        async move { lifecycle(&state, &engine, id, parsed, choice, variant_error).await }
+        async move { lifecycle(&state, &engine, work).await }
     });
     match task.await {
         Ok(result) => result,
@@ -82,6 +111,29 @@ pub(crate) async fn execute(state: AppState, engine: Arc<Engine>, parsed: Parsed
             Err(e.with_run(id))
         }
     }
+}
+
+/// A queue worker's half of an asynchronous run: `run` is claimed (processing, under a lease);
+/// `req` is its stored request, parsed again exactly as at submit time. The variant is the one
+/// the run recorded then.
+pub(crate) async fn execute_queued(
+    state: &AppState,
+    engine: Arc<Engine>,
+    run: common::runs::Run,
+    req: common::lambda_http::Request,
+) -> Result<Response<Body>, ApiError> {
+    let parsed = crate::parse(&req).await;
+    drop(req);
+    let choice = VariantChoice {
+        variant: run.model_variant_selected.unwrap_or(state.config.model_variant),
+        source: run.override_source,
+    };
+    run_to_end(state.clone(), engine, Work { id: run.run_id, parsed, choice, variant_error: None, claimed: true }).await
+}
+
+/// Ends a run failed with `e` (retrying storage failures).
+pub(crate) async fn finish_failed(state: &AppState, id: RunId, e: &ApiError) {
+    finish(state, id, fail_transition(e)).await;
 }
 
 fn fail_transition(e: &ApiError) -> Transition {
@@ -109,19 +161,12 @@ async fn finish(state: &AppState, id: RunId, t: Transition) -> bool {
     false
 }
 
-async fn lifecycle(
-    state: &AppState,
-    engine: &Engine,
-    id: RunId,
-    parsed: Parsed,
-    choice: VariantChoice,
-    variant_error: Option<ApiError>,
-) -> Result<Response<Body>, ApiError> {
-    let endpoint = parsed.endpoint;
-    let extra = parsed.params_record.clone();
+async fn lifecycle(state: &AppState, engine: &Engine, work: Work) -> Result<Response<Body>, ApiError> {
+    let (id, choice, endpoint) = (work.id, work.choice, work.parsed.endpoint);
+    let extra = work.parsed.params_record.clone();
     let started = std::time::Instant::now();
     let endpoint_name = format!("{endpoint:?}").to_ascii_lowercase();
-    let result = attempt(state, engine, id, parsed, choice, variant_error).await;
+    let result = attempt(state, engine, work).await;
     let outcome = match &result {
         Ok(_) => "succeeded",
         Err(e) => e.code.as_str(),
@@ -159,14 +204,8 @@ async fn lifecycle(
 }
 
 /// Everything between a queued run and its outcome. Any error returned here ends the run failed.
-async fn attempt(
-    state: &AppState,
-    engine: &Engine,
-    id: RunId,
-    parsed: Parsed,
-    choice: VariantChoice,
-    variant_error: Option<ApiError>,
-) -> Result<Outcome, ApiError> {
+async fn attempt(state: &AppState, engine: &Engine, work: Work) -> Result<Outcome, ApiError> {
+    let Work { id, parsed, choice, variant_error, claimed } = work;
     if let Some(e) = variant_error {
         return Err(e);
     }
@@ -190,8 +229,11 @@ async fn attempt(
         }
         _ => {}
     }
-    let slot = engine.gate.acquire().await.map_err(|e| ApiError::new(ErrorCode::Overloaded, e.to_string()))?;
-    state.runs.transition(id, Transition::Start).await?;
+    let slot = if claimed { engine.gate.acquire_queued().await } else { engine.gate.acquire().await }
+        .map_err(|e| ApiError::new(ErrorCode::Overloaded, e.to_string()))?;
+    if !claimed {
+        state.runs.transition(id, Transition::Start).await?;
+    }
     let registry = engine.registry.clone();
     let limits = Limits { max_detector_calls: engine.max_detector_calls };
     let (zip_limits, max_frames) = (engine.zip_limits, engine.max_video_frames);
