@@ -7,6 +7,7 @@
 //! - [`request`]: parsing and validating each endpoint's input (no I/O).
 //! - [`variant`]: which model variant, and who chose it.
 //! - [`run`]: a run's life: created, queued at the [`gate`], analysed, finished succeeded or failed.
+//! - [`jobs`]: asynchronous requests (`Prefer: respond-async`): the job queues and their worker.
 //! - [`response`]: the run's stored summary and each endpoint's response body.
 //! - [`source`]: frames by index from an image, a zip ([`frames`]) or a video ([`video`]).
 //! - [`flow`]: one analysis over a frame source and a detector: the launch search ([`scan`]), the
@@ -125,34 +126,31 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &AppState, req: Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = route_request(&state.config, ROUTES, &req)?;
+    route_request(&state.config, ROUTES, &req)?;
     let engine = state
         .extensions
         .get::<Arc<Engine>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("analyze engine not installed: call analyze::install at start-up"))?;
-    let queue = state.extensions.get::<jobs::InstalledQueue>().cloned();
+    // An asynchronous request keeps a copy of itself for its worker (where a queue exists).
     let ask = jobs::async_ask(&req);
-    let stored = (ask != jobs::AsyncAsk::No && queue.is_some()).then(|| jobs::StoredRequest::of(&req));
-    let parsed = parse_route(route.path, &req).await;
-    // The payload now lives in `parsed`; free the request's copy before analysing.
-    drop(req);
-    let queued = match (&queue, stored) {
-        (Some(q), Some(stored)) => Some((q.queue.as_ref(), stored, ask == jobs::AsyncAsk::Prefer)),
+    let queued = match state.extensions.get::<jobs::InstalledQueue>() {
+        Some(q) if ask != jobs::AsyncAsk::No => {
+            Some((q.queue.clone(), jobs::StoredRequest::of(&req), ask == jobs::AsyncAsk::Prefer))
+        }
         _ => None,
     };
+    let parsed = parse(&req).await;
+    // The payload now lives in `parsed`; free the request's copy before analysing.
+    drop(req);
     run::execute(state.clone(), engine, parsed, queued).await
 }
 
-async fn parse_route(path: &str, req: &Request) -> request::Parsed {
-    match path {
+/// Parses a request by its path: the route's own, or a stored one's in the queue worker.
+pub(crate) async fn parse(req: &Request) -> request::Parsed {
+    match req.uri().path() {
         "/cv/analyze" => request::parse_frames(req).await,
         "/cv/analyze/video" => request::parse_video(req).await,
         _ => request::parse_range(req),
     }
-}
-
-/// Parses a stored request by its own path (the queue worker).
-pub(crate) async fn parse(req: &Request) -> request::Parsed {
-    parse_route(req.uri().path(), req).await
 }

@@ -46,7 +46,7 @@ pub(crate) async fn execute(
     state: AppState,
     engine: Arc<Engine>,
     parsed: Parsed,
-    queued: Option<(&dyn crate::jobs::JobQueue, crate::jobs::StoredRequest, bool)>,
+    queued: Option<(Arc<dyn crate::jobs::JobQueue>, crate::jobs::StoredRequest, bool)>,
 ) -> Result<Response<Body>, ApiError> {
     let explicit = [&parsed.variants.header, &parsed.variants.form, &parsed.variants.query, &parsed.variants.payload]
         .iter()
@@ -79,7 +79,7 @@ pub(crate) async fn execute(
     // Input that is already known to be bad fails now, with its 4xx, whatever was preferred.
     let valid = variant_error.is_none() && parsed.params.is_ok() && parsed.payload.is_ok();
     if let (Some((queue, stored, preferred)), true) = (queued, valid) {
-        return crate::jobs::submit(&state, queue, &run, &stored, preferred).await;
+        return crate::jobs::submit(&state, queue.as_ref(), &run, &stored, preferred).await;
     }
     run_to_end(state, engine, Work { id: run.run_id, parsed, choice, variant_error, claimed: false }).await
 }
