@@ -148,6 +148,9 @@ pub struct Config {
     pub analyze: AnalyzeSettings,
     /// ANALYZE_QUEUE_URL: the job queue of asynchronous analyses.
     pub job_queue: JobQueueSetting,
+    /// RUN_LEASE_SECONDS (default 120): a processing run's lease, renewed while its analysis
+    /// runs; the reaper ends a run whose lease has passed (its process died).
+    pub run_lease_seconds: u64,
 }
 
 /// Settings of the live events routes (functions/live); the two signing secrets are
@@ -276,6 +279,7 @@ pub const VARIABLES: &[&str] = &[
     "INFERENCE_QUEUE_DEPTH",
     "INFERENCE_QUEUE_TIMEOUT_MS",
     "ANALYZE_QUEUE_URL",
+    "RUN_LEASE_SECONDS",
 ];
 
 /// Variables only the local dispatcher reads (a Lambda function never does).
@@ -412,6 +416,7 @@ impl Config {
             None => default,
         };
         let concurrency = setting("INFERENCE_CONCURRENCY", defaults.inference_concurrency, 1);
+        let run_lease_seconds = setting("RUN_LEASE_SECONDS", 120, 1);
         let analyze = AnalyzeSettings {
             max_zip_bytes: setting("ANALYZE_MAX_ZIP_BYTES", defaults.max_zip_bytes, 1),
             max_video_bytes: setting("ANALYZE_MAX_VIDEO_BYTES", defaults.max_video_bytes, 1),
@@ -482,6 +487,7 @@ impl Config {
             live,
             analyze,
             job_queue: get("ANALYZE_QUEUE_URL").map_or(JobQueueSetting::InProcess, JobQueueSetting::Sqs),
+            run_lease_seconds,
         })
     }
 

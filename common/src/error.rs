@@ -139,6 +139,9 @@ error_codes! {
     InvalidInvite => ("INVALID_INVITE", 400),
     /// More than 10 invite exchanges in 60 s for one event from one client address.
     InviteRateLimited => ("INVITE_RATE_LIMITED", 429),
+    /// A run nobody will finish, ended by the reaper: its process died (lease passed) or it waited
+    /// in the queue past its limit. Only ever a run's `error_code`, never an HTTP answer.
+    RunAbandoned => ("RUN_ABANDONED", 500),
     /// An asynchronous analysis could not be queued (SQS unreachable); the run ends failed.
     QueueUnavailable => ("QUEUE_UNAVAILABLE", 503),
     /// The analysis failed unexpectedly; the cause is in the logs.

@@ -181,7 +181,7 @@ pub fn convert(record: &Value) -> Result<Run, ConvertError> {
         created_at,
         started_at,
         finished_at,
-        lease_until: None,
+        lease_expires_at: None,
         updated_at,
     })
 }

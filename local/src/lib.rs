@@ -136,6 +136,8 @@ pub async fn run(
     let state = prepare(state);
     metrics::install();
     legacy_import(&state).await;
+    recover(&state).await;
+    tokio::spawn(reaper_timer(state.clone()));
     if let Some(sqs) = state.extensions.get::<analyze::jobs::InstalledQueue>().and_then(|q| q.sqs.clone()) {
         // With ANALYZE_QUEUE_URL the dispatcher submits to SQS and consumes it too; several
         // dispatchers on one queue share the work.
@@ -192,6 +194,34 @@ async fn legacy_import(state: &AppState) {
             );
         }
         Err(e) => tracing::error!(error = %e, dir = %dir.display(), "importing the original server's runs failed"),
+    }
+}
+
+/// After a crash: ends the runs the previous life left that nobody will finish, and puts its
+/// queued asynchronous runs back into the in-process queue. Never fatal.
+async fn recover(state: &AppState) {
+    if let Err(e) = prune::reap_abandoned(state).await {
+        tracing::error!(error = %e, "reaper pass at start-up failed");
+    }
+    match analyze::jobs::resubmit_stored(state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(resubmitted = n, "queued runs of the previous process resubmitted"),
+        Err(e) => tracing::error!(error = %e, "resubmitting queued runs failed"),
+    }
+}
+
+/// The reaper every half lease (at least every 500 ms): a run whose process died is ended soon
+/// after its lease passes. Stops with the process.
+async fn reaper_timer(state: AppState) {
+    let every = std::time::Duration::from_millis(state.config.run_lease_seconds.saturating_mul(500))
+        .max(std::time::Duration::from_millis(500));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = prune::reap_abandoned(&state).await {
+            tracing::warn!(error = %e, "reaper pass failed; trying again next interval");
+        }
     }
 }
 

@@ -181,8 +181,8 @@ async fn through_sqs_a_worker_finishes_the_run_redelivery_is_a_no_op_and_a_held_
         .create(golfiq_tests::new_run(common::runs::RunKind::Image, common::runs::ModelVariant::Yolov10))
         .await
         .expect("create");
-    let lease_until = common::runs::now() + chrono::Duration::hours(1);
-    app.state.runs.transition(held.run_id, Transition::Claim { lease_until }).await.expect("claimed elsewhere");
+    let lease_expires_at = common::runs::now() + chrono::Duration::hours(1);
+    app.state.runs.transition(held.run_id, Transition::Claim { lease_expires_at }).await.expect("claimed elsewhere");
     client
         .send_message()
         .queue_url(&url)
@@ -194,5 +194,5 @@ async fn through_sqs_a_worker_finishes_the_run_redelivery_is_a_no_op_and_a_held_
         poll_until(Duration::from_secs(40), || async { (queue_depth(&client, &dlq).await.0 == 1).then_some(()) }).await;
     assert!(in_dlq.is_some(), "the message reached the DLQ");
     let run = app.state.runs.get(held.run_id).await.expect("run");
-    assert_eq!((run.status, run.lease_until), (RunStatus::Processing, Some(lease_until)));
+    assert_eq!((run.status, run.lease_expires_at), (RunStatus::Processing, Some(lease_expires_at)));
 }

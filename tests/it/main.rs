@@ -10,6 +10,7 @@ mod lambda_events;
 mod legacy_import;
 mod live;
 mod prune;
+mod reliability;
 mod s3;
 mod shot_search;
 mod store;

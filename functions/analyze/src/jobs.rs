@@ -8,7 +8,7 @@
 //!   INFERENCE_CONCURRENCY tasks), [`SqsQueue`] when ANALYZE_QUEUE_URL is set (consumed by the
 //!   analyze-worker Lambda, or the dispatcher's [`poll_sqs`]).
 //! - Work ([`process`]): idempotent per message. A terminal run is a no-op; a queued run is
-//!   claimed with a lease ([`LEASE`]); a run processing under another worker's live lease is
+//!   claimed with a lease (RUN_LEASE_SECONDS, renewed while it runs); a run processing under another worker's live lease is
 //!   left for a later delivery; a run whose lease passed is taken over. The stored request is
 //!   parsed again and analysed exactly as the synchronous path would, with the variant the run
 //!   recorded at submit time.
@@ -32,11 +32,7 @@ use tokio::sync::mpsc;
 
 use crate::Engine;
 
-/// The name of a queued run's stored request.
-pub const REQUEST_ARTIFACT: &str = "request.json";
-/// How long a worker holds a claimed run: longer than the worker function's 120 s timeout, so a
-/// live worker is never overtaken, and short enough that a dead one's run is retried soon.
-pub const LEASE: Duration = Duration::from_secs(150);
+pub use common::runs::REQUEST_ARTIFACT;
 /// The request headers an analysis reads; nothing else (no credential) is stored.
 const KEPT_HEADERS: &[&str] = &["content-type", "x-model-variant", "x-user-id"];
 
@@ -154,15 +150,21 @@ impl InProcessQueue {
             let (tx, rx) = mpsc::channel::<RunId>(self.capacity);
             let rx = Arc::new(tokio::sync::Mutex::new(rx));
             for _ in 0..self.consumers {
-                let (state, rx) = (state.clone(), rx.clone());
+                let (state, rx, retry_tx) = (state.clone(), rx.clone(), tx.clone());
                 tokio::spawn(async move {
                     loop {
                         let next = rx.lock().await.recv().await;
                         let Some(id) = next else { return };
                         if let Processed::Retry = process(&state, id).await {
-                            // Only a live lease held elsewhere gets here, which an in-process run
-                            // never has: log it, the holder finishes the run.
-                            tracing::warn!(run_id = %id, "queued run is held by another worker");
+                            // Held under a live lease (another dispatcher on the store, or this
+                            // one's previous life): look again once that lease can have passed.
+                            let (tx, wait) = (retry_tx.clone(), Duration::from_secs(state.config.run_lease_seconds));
+                            tokio::spawn(async move {
+                                tokio::time::sleep(wait).await;
+                                if tx.try_send(id).is_err() {
+                                    tracing::warn!(run_id = %id, "queue full; the reaper will end this run if nobody does");
+                                }
+                            });
                         }
                     }
                 });
@@ -332,9 +334,8 @@ pub async fn process(state: &AppState, id: RunId) -> Processed {
         tracing::error!(run_id = %id, "analyze engine not installed in the worker");
         return Processed::Retry;
     };
-    let now = common::runs::now();
-    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let run = match state.runs.transition(id, Transition::Claim { lease_until }).await {
+    let lease_expires_at = crate::run::lease_from_now(state);
+    let run = match state.runs.transition(id, Transition::Claim { lease_expires_at }).await {
         Ok(run) => run,
         Err(RunStoreError::NotFound(_)) => {
             tracing::warn!(run_id = %id, "queued run no longer exists; message dropped");
@@ -378,6 +379,31 @@ pub async fn process(state: &AppState, id: RunId) -> Processed {
         tracing::warn!(run_id = %id, error = %e, "queued request not deleted");
     }
     Processed::Done
+}
+
+/// After a restart of a dispatcher with the in-process queue: the asynchronous runs its previous
+/// life left (queued, or processing with their request still stored) go back into the queue; a
+/// run still under a live lease is looked at again when the lease can have passed. Returns how
+/// many were resubmitted. SQS keeps its own messages, so nothing is resubmitted there.
+pub async fn resubmit_stored(state: &AppState) -> Result<usize, RunStoreError> {
+    let Some(installed) = state.extensions.get::<InstalledQueue>() else { return Ok(0) };
+    if installed.sqs.is_some() {
+        return Ok(0);
+    }
+    let mut resubmitted = 0;
+    for status in [common::runs::RunStatus::Processing, common::runs::RunStatus::Queued] {
+        for position in state.runs.scan(Some(status)).await? {
+            let id = position.run_id;
+            if state.runs.get_artifact(id, REQUEST_ARTIFACT).await?.is_none() {
+                continue;
+            }
+            match installed.queue.submit(state, id).await {
+                Ok(()) => resubmitted += 1,
+                Err(e) => tracing::warn!(run_id = %id, error = %e, "could not resubmit a stored run"),
+            }
+        }
+    }
+    Ok(resubmitted)
 }
 
 /// The worker Lambda's handler: one SQS batch; the messages to deliver again are reported as

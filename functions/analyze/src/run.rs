@@ -229,10 +229,15 @@ async fn attempt(state: &AppState, engine: &Engine, work: Work) -> Result<Outcom
         }
         _ => {}
     }
+    // The lease is renewed from the claim until this function returns (the guard aborts it): a
+    // queue worker's run is already claimed and may wait here for its slot.
+    let renewal = || LeaseRenewal(tokio::spawn(renew_lease(state.clone(), id)));
+    let mut _renewal = claimed.then(renewal);
     let slot = if claimed { engine.gate.acquire_queued().await } else { engine.gate.acquire().await }
         .map_err(|e| ApiError::new(ErrorCode::Overloaded, e.to_string()))?;
     if !claimed {
-        state.runs.transition(id, Transition::Start).await?;
+        state.runs.transition(id, Transition::Claim { lease_expires_at: lease_from_now(state) }).await?;
+        _renewal = Some(renewal());
     }
     let registry = engine.registry.clone();
     let limits = Limits { max_detector_calls: engine.max_detector_calls };
@@ -246,6 +251,37 @@ async fn attempt(state: &AppState, engine: &Engine, work: Work) -> Result<Outcom
     .map_err(|join| analyze_failed(format!("analysis thread ended abnormally: {join}")))??;
     drop(slot);
     Ok(outcome)
+}
+
+/// The end of a lease taken now (RUN_LEASE_SECONDS).
+pub(crate) fn lease_from_now(state: &AppState) -> chrono::DateTime<chrono::Utc> {
+    let secs = i64::try_from(state.config.run_lease_seconds).unwrap_or(120);
+    common::runs::now() + chrono::Duration::seconds(secs)
+}
+
+/// Extends the run's lease every third of RUN_LEASE_SECONDS while the analysis is alive, so the
+/// reaper never takes a live run; it stops when the lease can no longer be renewed (the run was
+/// finished, or taken over after a stall).
+async fn renew_lease(state: AppState, id: RunId) {
+    let period = std::time::Duration::from_millis(state.config.run_lease_seconds.saturating_mul(1000) / 3)
+        .max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(period).await;
+        match state.runs.transition(id, Transition::Renew { lease_expires_at: lease_from_now(&state) }).await {
+            Ok(_) => {}
+            Err(RunStoreError::InvalidTransition(_)) => return,
+            Err(e) => tracing::warn!(run_id = %id, error = %e, "lease renewal failed; retrying"),
+        }
+    }
+}
+
+/// Stops a lease renewal when dropped.
+struct LeaseRenewal(tokio::task::JoinHandle<()>);
+
+impl Drop for LeaseRenewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn fetch_upload(state: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {

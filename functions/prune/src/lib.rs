@@ -6,6 +6,7 @@
 //! and whose body is the raw event). The dispatcher can never produce a pass-through request, so
 //! the scheduled path is not reachable over HTTP.
 
+pub mod reaper;
 pub mod retention;
 
 use common::auth::Guard;
@@ -17,6 +18,7 @@ use common::lambda_http::{Body, Request, RequestExt, Response};
 use common::state::AppState;
 use serde_json::{json, Value};
 
+pub use reaper::{reap, Reaped};
 pub use retention::{days_before, prune, Policy, Summary};
 
 /// The routes this function serves over HTTP.
@@ -113,11 +115,28 @@ async fn scheduled(state: &AppState, req: &Request) -> Response<Body> {
             .into_response();
     }
     tracing::info!(event_time = event["time"].as_str(), "EventBridge schedule");
+    if let Err(e) = reap_abandoned(state).await {
+        tracing::error!(error = %e, "reaper pass failed");
+    }
     match retention_run(state).await {
         Ok(Some(s)) => json_response(StatusCode::OK, &s),
         Ok(None) => json_response(StatusCode::OK, &json!({"skipped": "locked"})),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// One reaper pass over the deployment's store (runs nobody will finish end `failed`), logged.
+/// The scheduled prune, the dispatcher's start and its timer run it; pruning locks do not stop it
+/// (it deletes nothing).
+pub async fn reap_abandoned(state: &AppState) -> Result<Reaped, common::run_store::RunStoreError> {
+    let wait = chrono::Duration::milliseconds(
+        i64::try_from(state.config.analyze.inference_queue_timeout_ms).unwrap_or(30_000),
+    );
+    let reaped = reap(&state.runs, common::runs::now(), wait).await?;
+    if reaped.abandoned > 0 {
+        tracing::warn!(examined = reaped.examined, abandoned = reaped.abandoned, "reaper ended abandoned runs");
+    }
+    Ok(reaped)
 }
 
 /// One scheduled application of the environment's retention settings (RUNS_PRUNE_MAX_RUNS,

@@ -1,0 +1,169 @@
+//! Crash recovery: run leases renewed while an analysis lives, and the reaper that ends what a dead
+//! process left; a `kill -9` of a real dispatcher mid-analysis loses no run.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use golfiq_tests::scene::{render_swing, SwingSpec};
+use golfiq_tests::{poll_until, post_video, spawn_app};
+use serde_json::Value;
+
+/// A phone-style H.264 clip long enough to keep an analysis busy for a while.
+fn long_clip() -> Vec<u8> {
+    let (frames, _) = render_swing(&SwingSpec::phone(480, 270, 120.0, 1.5, 1.0));
+    clipkit::encode_mp4(frames.iter(), 120.0).expect("encode")
+}
+
+#[tokio::test]
+async fn a_live_analysis_renews_its_lease_and_never_loses_its_run_to_the_reaper() {
+    // A one-second lease, renewed every third of it, and the reaper every half second.
+    let app = spawn_app(&[("RUN_LEASE_SECONDS", "1")]).await;
+    let clip = long_clip();
+    let watcher = {
+        let (runs, started) = (app.state.runs.clone(), Instant::now());
+        tokio::spawn(async move {
+            let mut leases = std::collections::BTreeSet::new();
+            while started.elapsed() < Duration::from_secs(120) {
+                let page = runs.list(&Default::default(), 5, None).await.expect("list");
+                for run in page.items.iter().filter(|r| r.status == common::runs::RunStatus::Processing) {
+                    leases.extend(run.lease_expires_at);
+                }
+                if page.items.iter().any(|r| r.status.is_terminal()) {
+                    return leases;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            leases
+        })
+    };
+    let started = Instant::now();
+    let (status, body) = post_video(&app, "", clip, &[("fps_fallback", "120")]).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    let leases = watcher.await.expect("watcher");
+    let run = golfiq_tests::get_run(&app, "", body["run_id"].as_str().expect("id")).await;
+    assert_eq!((run["status"].as_str(), run["error_code"].clone()), (Some("succeeded"), Value::Null));
+    assert_eq!(run["lease_expires_at"], Value::Null, "a finished run holds no lease");
+    if took > Duration::from_secs(2) {
+        assert!(leases.len() >= 2, "the lease was renewed during a {took:?} analysis: {leases:?}");
+    }
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+struct Dispatcher(Child);
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// The dispatcher binary as a separate process on `port` over the store in `dir`.
+fn start_dispatcher(dir: &std::path::Path, port: u16) -> Dispatcher {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), std::path::PathBuf::from);
+    let child = Command::new(target.join("debug/dispatcher"))
+        .current_dir(repo())
+        .env_remove("REQUIRE_API_KEY")
+        .env_remove("APP_ENV")
+        .env("PORT", port.to_string())
+        .env("RUN_STORE_DIR", dir.join("runs"))
+        .env("RUNS_UPLOAD_DIR", dir.join("uploads"))
+        .env("FEATURE_FLAGS_CONFIG_PATH", dir.join("config/feature_flags.json"))
+        .env("RUN_LEASE_SECONDS", "2")
+        .env("INFERENCE_CONCURRENCY", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dispatcher starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "dispatcher did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Dispatcher(child)
+}
+
+async fn run_status(client: &reqwest::Client, port: u16, id: &str) -> Option<Value> {
+    client.get(format!("http://127.0.0.1:{port}/runs/v1/{id}")).send().await.ok()?.json().await.ok()
+}
+
+#[tokio::test]
+async fn a_kill_9_mid_analysis_loses_no_run() {
+    let built =
+        Command::new("cargo").args(["build", "-q", "-p", "local", "--bin", "dispatcher"]).current_dir(repo()).status();
+    assert!(built.is_ok_and(|s| s.success()), "cargo build of the dispatcher");
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let first = start_dispatcher(dir.path(), port);
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/cv/analyze/video");
+    let clip = long_clip();
+    let form = |clip: Vec<u8>| {
+        reqwest::multipart::Form::new().part("video", reqwest::multipart::Part::bytes(clip).file_name("swing.mp4"))
+    };
+    // Three asynchronous analyses (one slot: one runs, two wait in the in-process queue) and one
+    // synchronous one, whose client is cut off by the kill.
+    let mut async_ids = Vec::new();
+    for _ in 0..3 {
+        let resp = client.post(&url).header("prefer", "respond-async").multipart(form(clip.clone())).send().await;
+        let body: Value = resp.expect("submit").json().await.expect("json");
+        async_ids.push(body["run_id"].as_str().expect("run_id").to_string());
+    }
+    let sync = tokio::spawn({
+        let (client, url, clip) = (client.clone(), url.clone(), clip.clone());
+        async move { client.post(&url).multipart(form(clip)).send().await.map(|r| r.headers().get("x-run-id").cloned()) }
+    });
+    let busy = poll_until(Duration::from_secs(60), || async {
+        let run = run_status(&client, port, &async_ids[0]).await?;
+        (run["status"] == "processing").then_some(())
+    })
+    .await;
+    assert!(busy.is_some(), "an analysis is under way");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(first); // SIGKILL: no shutdown, no cleanup
+    assert!(sync.await.expect("join").is_err(), "the synchronous client lost its connection");
+
+    // Every run the store holds ends terminal after the restart: the asynchronous ones are
+    // worked again, the synchronous one (its request died with the process) is abandoned.
+    let _second = start_dispatcher(dir.path(), port);
+    let all: Value = client
+        .get(format!("http://127.0.0.1:{port}/runs/v1?limit=50"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let ids: Vec<String> =
+        all["items"].as_array().expect("items").iter().map(|r| r["run_id"].as_str().expect("id").to_string()).collect();
+    assert_eq!(ids.len(), 4, "{all}");
+    let mut finished = Vec::new();
+    for id in &ids {
+        // Generous: three debug-build analyses run one after another, on 2 cores shared with the
+        // rest of the suite.
+        let run = poll_until(Duration::from_secs(420), || async {
+            let run = run_status(&client, port, id).await?;
+            matches!(run["status"].as_str(), Some("succeeded" | "failed")).then_some(run)
+        })
+        .await
+        .unwrap_or_else(|| panic!("run {id} never finished after the restart"));
+        finished.push(run);
+    }
+    for run in &finished {
+        let id = run["run_id"].as_str().expect("id");
+        if async_ids.iter().any(|a| a == id) {
+            assert_eq!(run["status"], "succeeded", "asynchronous runs are worked again: {run}");
+        } else {
+            assert_eq!(
+                (run["status"].as_str(), run["error_code"].as_str()),
+                (Some("failed"), Some("RUN_ABANDONED")),
+                "{run}"
+            );
+        }
+    }
+}
