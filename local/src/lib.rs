@@ -211,31 +211,33 @@ async fn recover(state: &AppState) {
 }
 
 /// The reaper every half lease (at least every 500 ms): a run whose process died is ended soon
-/// after its lease passes. Stops with the process.
+/// after its lease passes.
 async fn reaper_timer(state: AppState) {
     let every = std::time::Duration::from_millis(state.config.run_lease_seconds.saturating_mul(500))
         .max(std::time::Duration::from_millis(500));
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        if let Err(e) = prune::reap_abandoned(&state).await {
-            tracing::warn!(error = %e, "reaper pass failed; trying again next interval");
-        }
-    }
+    repeat(every, "reaper pass", || prune::reap_abandoned(&state)).await
 }
 
 /// The container's stand-in for the Lambda's nightly EventBridge schedule: the retention rule
-/// every `every`, first after one interval (a restart loop must not prune on every start). Stops
-/// with the process.
+/// every `every`, first after one interval (a restart loop must not prune on every start).
 async fn retention_timer(state: AppState, every: std::time::Duration) {
     tracing::info!(every_s = every.as_secs(), "retention schedule on (RUNS_PRUNE_INTERVAL_MINUTES)");
+    repeat(every, "scheduled prune", || prune::retention_run(&state)).await
+}
+
+/// Runs `pass` every `every`, first after one interval; a failed pass is logged and the next
+/// interval tries again. Stops with the process.
+async fn repeat<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    every: std::time::Duration,
+    what: &'static str,
+    mut pass: impl FnMut() -> F,
+) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(e) = prune::retention_run(&state).await {
-            tracing::warn!(error = %e, "scheduled prune failed; trying again next interval");
+        if let Err(e) = pass().await {
+            tracing::warn!(error = %e, what, "failed; trying again next interval");
         }
     }
 }

@@ -88,8 +88,9 @@ fn start_dispatcher(dir: &std::path::Path, port: u16) -> Dispatcher {
     Dispatcher(child)
 }
 
-async fn run_status(client: &reqwest::Client, port: u16, id: &str) -> Option<Value> {
-    client.get(format!("http://127.0.0.1:{port}/runs/v1/{id}")).send().await.ok()?.json().await.ok()
+/// `GET http://127.0.0.1:{port}{path}` as JSON; `None` while the server cannot answer.
+async fn get_json(client: &reqwest::Client, port: u16, path: &str) -> Option<Value> {
+    client.get(format!("http://127.0.0.1:{port}{path}")).send().await.ok()?.json().await.ok()
 }
 
 #[tokio::test]
@@ -119,7 +120,7 @@ async fn a_kill_9_mid_analysis_loses_no_run() {
         async move { client.post(&url).multipart(form(clip)).send().await.map(|r| r.headers().get("x-run-id").cloned()) }
     });
     let busy = poll_until(Duration::from_secs(60), || async {
-        let run = run_status(&client, port, &async_ids[0]).await?;
+        let run = get_json(&client, port, &format!("/runs/v1/{}", async_ids[0])).await?;
         (run["status"] == "processing").then_some(())
     })
     .await;
@@ -131,14 +132,7 @@ async fn a_kill_9_mid_analysis_loses_no_run() {
     // Every run the store holds ends terminal after the restart: the asynchronous ones are
     // worked again, the synchronous one (its request died with the process) is abandoned.
     let _second = start_dispatcher(dir.path(), port);
-    let all: Value = client
-        .get(format!("http://127.0.0.1:{port}/runs/v1?limit=50"))
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let all = get_json(&client, port, "/runs/v1?limit=50").await.expect("list");
     let ids: Vec<String> =
         all["items"].as_array().expect("items").iter().map(|r| r["run_id"].as_str().expect("id").to_string()).collect();
     assert_eq!(ids.len(), 4, "{all}");
@@ -147,7 +141,7 @@ async fn a_kill_9_mid_analysis_loses_no_run() {
         // Generous: three debug-build analyses run one after another, on 2 cores shared with the
         // rest of the suite.
         let run = poll_until(Duration::from_secs(420), || async {
-            let run = run_status(&client, port, id).await?;
+            let run = get_json(&client, port, &format!("/runs/v1/{id}")).await?;
             matches!(run["status"].as_str(), Some("succeeded" | "failed")).then_some(run)
         })
         .await
