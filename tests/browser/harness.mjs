@@ -82,6 +82,9 @@ export async function startApp(name, { seed = false, env = {} } = {}) {
       RUNS_UPLOAD_DIR: path.join(dir, 'uploads'),
       FEATURE_FLAGS_CONFIG_PATH: path.join(dir, 'config', 'feature_flags.json'),
       RUST_LOG: 'info',
+      // The seeded store keeps queued runs from past days as fixtures; with a year-long lease
+      // the reaper (which ends queued runs older than the queue wait plus one lease) leaves them.
+      RUN_LEASE_SECONDS: '31536000',
       ...env,
     },
     stdio: ['ignore', log, log],

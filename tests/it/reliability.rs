@@ -161,3 +161,35 @@ async fn a_kill_9_mid_analysis_loses_no_run() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_reaper_ends_dead_runs_and_leaves_live_and_queued_async_ones() {
+    use chrono::Utc;
+    use common::runs::{ModelVariant, RunKind, RunStatus, Transition, REQUEST_ARTIFACT};
+    let app = spawn_app(&[]).await;
+    let runs = &app.state.runs;
+    let old = Utc::now() - chrono::Duration::minutes(10);
+    let seed = |at| golfiq_tests::seed_run(runs, at, RunKind::Image, ModelVariant::Yolov10, RunStatus::Queued);
+    let (dead_queue, async_queue, live, dead, unleased) =
+        (seed(old).await, seed(old).await, seed(old).await, seed(old).await, seed(old).await);
+    runs.put_artifact(async_queue.run_id, REQUEST_ARTIFACT, b"{}").await.expect("stored request");
+    let lease = |secs| Transition::Claim { lease_expires_at: Utc::now() + chrono::Duration::seconds(secs) };
+    runs.transition(live.run_id, lease(600)).await.expect("live lease");
+    runs.transition(dead.run_id, lease(-1)).await.expect("passed lease");
+    runs.transition(unleased.run_id, Transition::Start).await.expect("no lease");
+    let reaped = prune::reap(runs, Utc::now(), chrono::Duration::minutes(1)).await.expect("reap");
+    assert_eq!(reaped.abandoned, 2, "{reaped:?}");
+    for (run, status) in [
+        (&dead_queue, RunStatus::Failed),
+        (&dead, RunStatus::Failed),
+        (&async_queue, RunStatus::Queued),
+        (&live, RunStatus::Processing),
+        (&unleased, RunStatus::Processing),
+    ] {
+        let now = runs.get(run.run_id).await.expect("run");
+        assert_eq!(now.status, status, "{:?}", now.run_id);
+        if status == RunStatus::Failed {
+            assert_eq!(now.error_code.as_deref(), Some("RUN_ABANDONED"));
+        }
+    }
+}

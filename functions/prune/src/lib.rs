@@ -129,9 +129,10 @@ async fn scheduled(state: &AppState, req: &Request) -> Response<Body> {
 /// The scheduled prune, the dispatcher's start and its timer run it; pruning locks do not stop it
 /// (it deletes nothing).
 pub async fn reap_abandoned(state: &AppState) -> Result<Reaped, common::run_store::RunStoreError> {
+    // A request waits at most the queue timeout for a slot; one lease more is the margin.
     let wait = chrono::Duration::milliseconds(
         i64::try_from(state.config.analyze.inference_queue_timeout_ms).unwrap_or(30_000),
-    );
+    ) + chrono::Duration::seconds(i64::try_from(state.config.run_lease_seconds).unwrap_or(120));
     let reaped = reap(&state.runs, common::runs::now(), wait).await?;
     if reaped.abandoned > 0 {
         tracing::warn!(examined = reaped.examined, abandoned = reaped.abandoned, "reaper ended abandoned runs");

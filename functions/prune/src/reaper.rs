@@ -2,8 +2,8 @@
 //! after its process died (a `kill -9`, a Lambda timeout or out-of-memory kill).
 //!
 //! - `processing` whose lease (RUN_LEASE_SECONDS, renewed while the analysis runs) has passed.
-//! - `queued` for longer than a request can wait for a slot (INFERENCE_QUEUE_TIMEOUT_MS) plus a
-//!   minute: its request is gone.
+//! - `queued` for longer than a request can wait for a slot (INFERENCE_QUEUE_TIMEOUT_MS) plus one
+//!   lease (RUN_LEASE_SECONDS): its request is gone.
 //! - A run with a stored request (an asynchronous one) is left to its queue, which retries it
 //!   (SQS redelivers; the dispatcher resubmits its own at start), unless nothing has touched it for
 //!   [`QUEUED_REQUEST_GRACE`], longer than SQS takes to give a message up to the DLQ.
@@ -29,9 +29,9 @@ pub struct Reaped {
     pub abandoned: u64,
 }
 
-/// One pass at time `now`; `queue_wait` is how long a request may wait for an inference slot.
-pub async fn reap(store: &RunStore, now: DateTime<Utc>, queue_wait: Duration) -> Result<Reaped, RunStoreError> {
-    let queued_before = now - queue_wait - Duration::minutes(1);
+/// One pass at time `now`; a queued run older than `queued_for` is abandoned.
+pub async fn reap(store: &RunStore, now: DateTime<Utc>, queued_for: Duration) -> Result<Reaped, RunStoreError> {
+    let queued_before = now.checked_sub_signed(queued_for).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut reaped = Reaped::default();
     for status in [RunStatus::Processing, RunStatus::Queued] {
         for position in store.scan(Some(status)).await? {
