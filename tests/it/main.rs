@@ -5,6 +5,7 @@ mod deploy;
 mod dispatcher;
 mod docs;
 mod flags;
+mod fuzz;
 mod jobs;
 mod lambda_events;
 mod legacy_import;
