@@ -1,7 +1,7 @@
 //! Property tests of every parser that takes request bytes: arbitrary and mutated inputs must come
 //! back as a value or a typed refusal, never a panic, a hang or an unbounded allocation. Bounded
-//! (64 cases a property) so `make test` stays quick; a found failure is kept as a regression case
-//! by proptest's persistence file and belongs in the fixed examples here.
+//! (64 cases a property) so `make test` stays quick; proptest prints the shrunk input of a failure,
+//! which then belongs here as a fixed regression example.
 
 use std::io::Write;
 
