@@ -203,11 +203,15 @@ async fn recover(state: &AppState) {
     if let Err(e) = prune::reap_abandoned(state).await {
         tracing::error!(error = %e, "reaper pass at start-up failed");
     }
-    match analyze::jobs::resubmit_stored(state).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(resubmitted = n, "queued runs of the previous process resubmitted"),
-        Err(e) => tracing::error!(error = %e, "resubmitting queued runs failed"),
-    }
+    // In the background: more runs than the queue holds wait for room as it drains.
+    let state = state.clone();
+    tokio::spawn(async move {
+        match analyze::jobs::resubmit_stored(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(resubmitted = n, "queued runs of the previous process resubmitted"),
+            Err(e) => tracing::error!(error = %e, "resubmitting queued runs failed"),
+        }
+    });
 }
 
 /// The reaper every half lease (at least every 500 ms): a run whose process died is ended soon

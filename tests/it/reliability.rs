@@ -62,8 +62,9 @@ impl Drop for Dispatcher {
     }
 }
 
-/// The dispatcher binary as a separate process on `port` over the store in `dir`.
-fn start_dispatcher(dir: &std::path::Path, port: u16) -> Dispatcher {
+/// The dispatcher binary as a separate process on `port` over the store in `dir`, one inference
+/// slot and `queue_depth` places in its queue.
+fn start_dispatcher(dir: &std::path::Path, port: u16, queue_depth: u32) -> Dispatcher {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), std::path::PathBuf::from);
     let child = Command::new(target.join("debug/dispatcher"))
         .current_dir(repo())
@@ -75,6 +76,7 @@ fn start_dispatcher(dir: &std::path::Path, port: u16) -> Dispatcher {
         .env("FEATURE_FLAGS_CONFIG_PATH", dir.join("config/feature_flags.json"))
         .env("RUN_LEASE_SECONDS", "2")
         .env("INFERENCE_CONCURRENCY", "1")
+        .env("INFERENCE_QUEUE_DEPTH", queue_depth.to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -100,7 +102,7 @@ async fn a_kill_9_mid_analysis_loses_no_run() {
     assert!(built.is_ok_and(|s| s.success()), "cargo build of the dispatcher");
     let dir = tempfile::tempdir().expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let first = start_dispatcher(dir.path(), port);
+    let first = start_dispatcher(dir.path(), port, 2);
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/cv/analyze/video");
     let clip = long_clip();
@@ -131,7 +133,8 @@ async fn a_kill_9_mid_analysis_loses_no_run() {
 
     // Every run the store holds ends terminal after the restart: the asynchronous ones are
     // worked again, the synchronous one (its request died with the process) is abandoned.
-    let _second = start_dispatcher(dir.path(), port);
+    // A queue of one: the three runs to resubmit wait for room instead of being dropped.
+    let _second = start_dispatcher(dir.path(), port, 1);
     let all = get_json(&client, port, "/runs/v1?limit=50").await.expect("list");
     let ids: Vec<String> =
         all["items"].as_array().expect("items").iter().map(|r| r["run_id"].as_str().expect("id").to_string()).collect();

@@ -124,8 +124,13 @@ pub enum QueueError {
 /// Where queued runs wait for a worker.
 #[async_trait]
 pub trait JobQueue: Send + Sync + std::fmt::Debug {
-    /// Hands `run_id` to a worker (now or later).
+    /// Hands `run_id` to a worker (now or later); a full queue refuses at once.
     async fn submit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError>;
+    /// Hands back a run found unfinished after a restart or left for later: like `submit`, but a
+    /// full queue is waited on (no client is waiting for an answer).
+    async fn resubmit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError> {
+        self.submit(state, run_id).await
+    }
     /// `in_process` or `sqs`, for logs and the 202's consumers.
     fn name(&self) -> &'static str;
 }
@@ -161,9 +166,8 @@ impl InProcessQueue {
                             let (tx, wait) = (retry_tx.clone(), Duration::from_secs(state.config.run_lease_seconds));
                             tokio::spawn(async move {
                                 tokio::time::sleep(wait).await;
-                                if tx.try_send(id).is_err() {
-                                    tracing::warn!(run_id = %id, "queue full; the reaper will end this run if nobody does");
-                                }
+                                // Waits for room: dropping it would leave the run queued.
+                                tx.send(id).await.ok();
                             });
                         }
                     }
@@ -178,6 +182,10 @@ impl InProcessQueue {
 impl JobQueue for InProcessQueue {
     async fn submit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError> {
         self.sender(state).try_send(run_id).map_err(|_| QueueError::Full(self.capacity))
+    }
+
+    async fn resubmit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError> {
+        self.sender(state).send(run_id).await.map_err(|_| QueueError::Full(self.capacity))
     }
 
     fn name(&self) -> &'static str {
@@ -382,9 +390,10 @@ pub async fn process(state: &AppState, id: RunId) -> Processed {
 }
 
 /// After a restart of a dispatcher with the in-process queue: the asynchronous runs its previous
-/// life left (queued, or processing with their request still stored) go back into the queue; a
-/// run still under a live lease is looked at again when the lease can have passed. Returns how
-/// many were resubmitted. SQS keeps its own messages, so nothing is resubmitted there.
+/// life left (queued, or processing with their request still stored) go back into the queue,
+/// waiting for room as it drains (so call it off the start-up path); a run still under a live
+/// lease is looked at again when the lease can have passed. Returns how many were resubmitted.
+/// SQS keeps its own messages, so nothing is resubmitted there.
 pub async fn resubmit_stored(state: &AppState) -> Result<usize, RunStoreError> {
     let Some(installed) = state.extensions.get::<InstalledQueue>() else { return Ok(0) };
     if installed.sqs.is_some() {
@@ -397,7 +406,7 @@ pub async fn resubmit_stored(state: &AppState) -> Result<usize, RunStoreError> {
             if state.runs.get_artifact(id, REQUEST_ARTIFACT).await?.is_none() {
                 continue;
             }
-            match installed.queue.submit(state, id).await {
+            match installed.queue.resubmit(state, id).await {
                 Ok(()) => resubmitted += 1,
                 Err(e) => tracing::warn!(run_id = %id, error = %e, "could not resubmit a stored run"),
             }
