@@ -103,6 +103,9 @@ pub struct Config {
     /// RUN_STORE_S3_PATH_STYLE: path-style addressing (default: on when AWS_ENDPOINT_URL is set,
     /// as S3-compatible servers need).
     pub run_store_s3_path_style: bool,
+    /// RUN_STORE_S3_MAX_ATTEMPTS (default 4) and RUN_STORE_S3_TIMEOUT_SECONDS (default 20): how
+    /// long the S3 backend retries before a request fails with 503 STORAGE_UNAVAILABLE.
+    pub run_store_s3_resilience: crate::storage::s3::Resilience,
     /// RUNS_UPLOAD_DIR (default `/data/uploads`).
     pub runs_upload_dir: PathBuf,
     /// RUNS_PRUNE_MAX_RUNS: keep this many newest terminal runs.
@@ -248,6 +251,8 @@ pub const VARIABLES: &[&str] = &[
     "RUN_STORE_S3_BUCKET",
     "RUN_STORE_S3_PREFIX",
     "RUN_STORE_S3_PATH_STYLE",
+    "RUN_STORE_S3_MAX_ATTEMPTS",
+    "RUN_STORE_S3_TIMEOUT_SECONDS",
     "RUNS_UPLOAD_DIR",
     "RUNS_PRUNE_MAX_RUNS",
     "RUNS_PRUNE_MAX_AGE_DAYS",
@@ -417,6 +422,18 @@ impl Config {
         };
         let concurrency = setting("INFERENCE_CONCURRENCY", defaults.inference_concurrency, 1);
         let run_lease_seconds = setting("RUN_LEASE_SECONDS", 120, 1);
+        let s3_defaults = crate::storage::s3::Resilience::default();
+        let run_store_s3_resilience = crate::storage::s3::Resilience {
+            max_attempts: setting("RUN_STORE_S3_MAX_ATTEMPTS", s3_defaults.max_attempts.into(), 1)
+                .try_into()
+                .unwrap_or(u32::MAX),
+            timeout: std::time::Duration::from_secs(setting(
+                "RUN_STORE_S3_TIMEOUT_SECONDS",
+                s3_defaults.timeout.as_secs(),
+                1,
+            )),
+            ..s3_defaults
+        };
         let analyze = AnalyzeSettings {
             max_zip_bytes: setting("ANALYZE_MAX_ZIP_BYTES", defaults.max_zip_bytes, 1),
             max_video_bytes: setting("ANALYZE_MAX_VIDEO_BYTES", defaults.max_video_bytes, 1),
@@ -468,6 +485,7 @@ impl Config {
             run_store_s3_bucket,
             run_store_s3_prefix,
             run_store_s3_path_style,
+            run_store_s3_resilience,
             runs_upload_dir: path("RUNS_UPLOAD_DIR", "/data/uploads"),
             runs_prune_max_runs,
             runs_prune_max_age_days,

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::run_store::RunStoreError;
 use crate::runs::RunId;
+use crate::storage::StorageError;
 
 /// Declares every error code with its HTTP status in one table (docs/API.md lists the same).
 macro_rules! error_codes {
@@ -144,6 +145,10 @@ error_codes! {
     RunAbandoned => ("RUN_ABANDONED", 500),
     /// An asynchronous analysis could not be queued (SQS unreachable); the run ends failed.
     QueueUnavailable => ("QUEUE_UNAVAILABLE", 503),
+    /// The store (S3) kept failing or timing out through every retry; nothing was lost, retry later.
+    StorageUnavailable => ("STORAGE_UNAVAILABLE", 503),
+    /// The store's filesystem is full: nothing was written; retry once space is freed.
+    StorageFull => ("STORAGE_FULL", 507),
     /// The analysis failed unexpectedly; the cause is in the logs.
     AnalyzeFailed => ("ANALYZE_FAILED", 500),
     /// Unexpected failure; the cause is in the logs.
@@ -238,7 +243,21 @@ impl From<crate::flag_store::FlagStoreError> for ApiError {
             ),
             E::Invalid(problems) => ApiError::new(ErrorCode::InvalidFlagsConfig, problems.join("; ")),
             E::Contended => ApiError::new(ErrorCode::Conflict, "feature flag config is being updated concurrently; retry"),
-            E::Storage(e) => ApiError::internal(e),
+            E::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(_) => {
+                ApiError::new(ErrorCode::StorageUnavailable, "storage is unavailable; retry later").with_cause(e)
+            }
+            StorageError::Full(_) => {
+                ApiError::new(ErrorCode::StorageFull, "storage is full; retry once space is freed").with_cause(e)
+            }
+            other => ApiError::internal(other),
         }
     }
 }
@@ -251,6 +270,7 @@ impl From<RunStoreError> for ApiError {
             RunStoreError::Contended(id) => {
                 ApiError::new(ErrorCode::Conflict, format!("run {id} is being updated concurrently; retry"))
             }
+            RunStoreError::Storage(e) => e.into(),
             other => ApiError::internal(other),
         }
     }

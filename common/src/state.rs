@@ -52,7 +52,9 @@ impl AppState {
             StoreBackend::S3 => {
                 let bucket =
                     config.run_store_s3_bucket.clone().ok_or("RUN_STORE_BACKEND=s3 needs RUN_STORE_S3_BUCKET")?;
-                let client = crate::storage::s3::client_from_env(config.run_store_s3_path_style).await;
+                let client =
+                    crate::storage::s3::client_from_env(config.run_store_s3_path_style, config.run_store_s3_resilience)
+                        .await;
                 let store = S3BlobStore::new(client, bucket, config.run_store_s3_prefix.clone());
                 let blobs: SharedBlobStore = Arc::new(store.clone());
                 let key = Key::parse(format!("config/{}", flags_file_name(&config)?)).map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@ mod analyze;
 mod deploy;
 mod dispatcher;
 mod docs;
+mod faults;
 mod flags;
 mod fuzz;
 mod jobs;

@@ -1,9 +1,9 @@
 //! Crash recovery: run leases renewed while an analysis lives, and the reaper that ends what a dead
 //! process left; a `kill -9` of a real dispatcher mid-analysis loses no run.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use golfiq_tests::process::{dispatcher_command, free_port, DispatcherProcess};
 use golfiq_tests::scene::{render_swing, SwingSpec};
 use golfiq_tests::{poll_until, post_video, spawn_app};
 use serde_json::Value;
@@ -49,45 +49,12 @@ async fn a_live_analysis_renews_its_lease_and_never_loses_its_run_to_the_reaper(
     }
 }
 
-fn repo() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-struct Dispatcher(Child);
-
-impl Drop for Dispatcher {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
 /// The dispatcher binary as a separate process on `port` over the store in `dir`, one inference
 /// slot and `queue_depth` places in its queue.
-fn start_dispatcher(dir: &std::path::Path, port: u16, queue_depth: u32) -> Dispatcher {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), std::path::PathBuf::from);
-    let child = Command::new(target.join("debug/dispatcher"))
-        .current_dir(repo())
-        .env_remove("REQUIRE_API_KEY")
-        .env_remove("APP_ENV")
-        .env("PORT", port.to_string())
-        .env("RUN_STORE_DIR", dir.join("runs"))
-        .env("RUNS_UPLOAD_DIR", dir.join("uploads"))
-        .env("FEATURE_FLAGS_CONFIG_PATH", dir.join("config/feature_flags.json"))
-        .env("RUN_LEASE_SECONDS", "2")
-        .env("INFERENCE_CONCURRENCY", "1")
-        .env("INFERENCE_QUEUE_DEPTH", queue_depth.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dispatcher starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "dispatcher did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Dispatcher(child)
+fn start_dispatcher(dir: &std::path::Path, port: u16, queue_depth: u32) -> DispatcherProcess {
+    let mut command = dispatcher_command(dir, port, &[]);
+    command.env("INFERENCE_QUEUE_DEPTH", queue_depth.to_string());
+    DispatcherProcess::start(command, port)
 }
 
 /// `GET http://127.0.0.1:{port}{path}` as JSON; `None` while the server cannot answer.
@@ -97,11 +64,8 @@ async fn get_json(client: &reqwest::Client, port: u16, path: &str) -> Option<Val
 
 #[tokio::test]
 async fn a_kill_9_mid_analysis_loses_no_run() {
-    let built =
-        Command::new("cargo").args(["build", "-q", "-p", "local", "--bin", "dispatcher"]).current_dir(repo()).status();
-    assert!(built.is_ok_and(|s| s.success()), "cargo build of the dispatcher");
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let port = free_port();
     let first = start_dispatcher(dir.path(), port, 2);
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/cv/analyze/video");

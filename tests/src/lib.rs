@@ -2,7 +2,9 @@
 //! a fresh temp store (`spawn_app`), run seeding, and deadline polling instead of sleeps.
 
 pub mod conformance;
+pub mod fault_proxy;
 pub mod original;
+pub mod process;
 pub mod s3;
 pub mod scene;
 

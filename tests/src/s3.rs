@@ -61,14 +61,19 @@ pub fn moto() -> &'static Moto {
 
 /// A client for the shared server (static test credentials, path-style).
 pub fn client() -> Client {
-    let conf = aws_sdk_s3::config::Builder::new()
+    client_at(&moto().endpoint, common::storage::s3::Resilience::default())
+}
+
+/// A client for an S3 endpoint on loopback (moto, or a proxy in front of it) with the backend's
+/// retries and deadlines as `resilience` sets them.
+pub fn client_at(endpoint: &str, resilience: common::storage::s3::Resilience) -> Client {
+    let builder = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "golfiq-tests"))
-        .endpoint_url(&moto().endpoint)
-        .force_path_style(true)
-        .build();
-    Client::from_conf(conf)
+        .endpoint_url(endpoint)
+        .force_path_style(true);
+    Client::from_conf(resilience.apply(builder).build())
 }
 
 /// A fresh bucket for one test.

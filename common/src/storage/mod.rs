@@ -1,6 +1,7 @@
 //! The storage trait every store is written against: blobs under keys, with conditional writes and
-//! ordered listing. Backends: [`file::FileBlobStore`] (RUN_STORE_DIR) now, S3 later; one conformance
-//! suite (tests/) runs against each.
+//! ordered listing. Backends: [`file::FileBlobStore`] (RUN_STORE_DIR) and [`s3::S3BlobStore`]; one
+//! conformance suite (tests/) runs against each. Failures a client should retry later
+//! ([`StorageError::Unavailable`], [`StorageError::Full`]) are typed apart from bugs.
 //!
 //! Keys are `/`-separated segments of `[A-Za-z0-9._=~_-]`, never starting with `.` (so never `.` or
 //! `..`), never empty, so a key
@@ -84,14 +85,31 @@ pub enum StorageError {
     /// A listing prefix that is not a directory-like prefix.
     #[error(transparent)]
     InvalidKey(#[from] InvalidKey),
-    /// Anything else the backend reported (I/O, network, permissions).
+    /// The backend is failing or out of reach for now (S3 5xx or SlowDown after the SDK's
+    /// retries, a timeout, a refused or reset connection): the request may succeed later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// No space left (ENOSPC, or a quota): nothing was written; writes succeed again once space
+    /// returns.
+    #[error("storage full: {0}")]
+    Full(String),
+    /// Anything else the backend reported (I/O, permissions, a missing bucket).
     #[error("storage backend error: {0}")]
     Backend(String),
 }
 
 impl From<std::io::Error> for StorageError {
     fn from(e: std::io::Error) -> Self {
-        StorageError::Backend(e.to_string())
+        /// Linux's ENOSPC and EDQUOT, for kernels and libcs whose kinds std does not name.
+        const ENOSPC: i32 = 28;
+        const EDQUOT: i32 = 122;
+        let full = matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+            || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT));
+        if full {
+            StorageError::Full(e.to_string())
+        } else {
+            StorageError::Backend(e.to_string())
+        }
     }
 }
 
@@ -184,5 +202,15 @@ mod tests {
         for good in ["runs/abc.json", "index/all/ffff/fff/0123.image.yolov10", "_ready/probe-1"] {
             assert!(Key::parse(good).is_ok(), "{good:?} rejected");
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_io_failures() {
+        let full = StorageError::from(std::io::Error::from_raw_os_error(28));
+        assert!(matches!(full, StorageError::Full(_)), "{full:?}");
+        let quota = StorageError::from(std::io::Error::from_raw_os_error(122));
+        assert!(matches!(quota, StorageError::Full(_)), "{quota:?}");
+        let denied = StorageError::from(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(denied, StorageError::Backend(_)), "{denied:?}");
     }
 }

@@ -10,9 +10,22 @@
 //!   a key position and S3 continuation tokens stay inside one listing call.
 //! - S3-compatible servers (moto, MinIO, s3s) are reached through `AWS_ENDPOINT_URL` with
 //!   path-style addressing.
+//!
+//! Faults: retries with jittered exponential backoff are the SDK's standard retry mode
+//! ([`Resilience`]: attempts and timeouts), which retries 5xx, SlowDown and other throttling,
+//! timeouts and broken connections. What still fails after them is
+//! [`StorageError::Unavailable`] (HTTP 503 `STORAGE_UNAVAILABLE`), never a hang: every attempt
+//! and every whole operation has a deadline. A retried conditional write can meet its own earlier
+//! attempt, which landed although its answer was lost: each conditional write carries a unique
+//! `x-amz-meta-golfiq-write` token, and a 412/409 whose stored object carries our token is our
+//! own success, not a lost race.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
@@ -27,12 +40,56 @@ pub struct S3BlobStore {
     prefix: String,
 }
 
+/// The object metadata key of a conditional write's token (`x-amz-meta-golfiq-write`).
+const WRITE_TOKEN: &str = "golfiq-write";
+
+/// How hard the S3 client tries before a request fails with [`StorageError::Unavailable`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resilience {
+    /// Attempts per request, the first included (RUN_STORE_S3_MAX_ATTEMPTS, default 4).
+    pub max_attempts: u32,
+    /// The whole request's deadline, retries and backoff included (RUN_STORE_S3_TIMEOUT_SECONDS,
+    /// default 20: under API Gateway's 30 s). One attempt gets a third of it, connecting 3 s at most.
+    pub timeout: Duration,
+    /// The first retry's backoff ceiling; the SDK doubles it per attempt with full jitter (1 s,
+    /// the SDK's default; the fault tests shorten it).
+    pub initial_backoff: Duration,
+}
+
+impl Default for Resilience {
+    fn default() -> Self {
+        Resilience { max_attempts: 4, timeout: Duration::from_secs(20), initial_backoff: Duration::from_secs(1) }
+    }
+}
+
+impl Resilience {
+    /// The SDK's retry and timeout configuration on `builder`.
+    pub fn apply(&self, builder: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder {
+        let attempt = (self.timeout / 3).max(Duration::from_millis(200));
+        builder
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(self.max_attempts.max(1))
+                    .with_initial_backoff(self.initial_backoff)
+                    .with_max_backoff(self.timeout / 4),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(attempt.min(Duration::from_secs(3)))
+                    .operation_attempt_timeout(attempt)
+                    .operation_timeout(self.timeout)
+                    .build(),
+            )
+    }
+}
+
 /// Builds an S3 client from the standard AWS environment (credentials, `AWS_REGION`, defaulting to
-/// us-east-1, `AWS_ENDPOINT_URL`), with path-style addressing when asked.
-pub async fn client_from_env(path_style: bool) -> Client {
+/// us-east-1, `AWS_ENDPOINT_URL`), with path-style addressing when asked and `resilience`'s
+/// retries and deadlines.
+pub async fn client_from_env(path_style: bool, resilience: Resilience) -> Client {
     let region = aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region).load().await;
-    let conf = aws_sdk_s3::config::Builder::from(&shared).force_path_style(path_style).build();
+    let conf = resilience.apply(aws_sdk_s3::config::Builder::from(&shared).force_path_style(path_style)).build();
     Client::from_conf(conf)
 }
 
@@ -40,10 +97,26 @@ fn status_of<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 
-fn backend<E: std::fmt::Debug + ProvideErrorMetadata, R: std::fmt::Debug>(op: &str, e: SdkError<E, R>) -> StorageError {
+/// A failure the SDK's retries did not get past: transient ones (no answer, 5xx, throttling)
+/// become [`StorageError::Unavailable`], the rest (access denied, no such bucket) `Backend`.
+fn backend<E: std::fmt::Debug + ProvideErrorMetadata>(op: &str, e: SdkError<E, HttpResponse>) -> StorageError {
     let code = e.code().unwrap_or("").to_string();
     let message = e.message().unwrap_or("").to_string();
-    StorageError::Backend(format!("s3 {op}: {code} {message} ({e:?})"))
+    let status = status_of(&e);
+    let transient = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(_) => {
+            status.is_some_and(|s| s >= 500 || s == 429)
+                || matches!(code.as_str(), "SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout")
+        }
+        _ => false,
+    };
+    let text = format!("s3 {op}: {} {code} {message} ({e:?})", status.map(|s| s.to_string()).unwrap_or_default());
+    if transient {
+        StorageError::Unavailable(text)
+    } else {
+        StorageError::Backend(text)
+    }
 }
 
 impl S3BlobStore {
@@ -120,38 +193,50 @@ impl S3BlobStore {
         if_none_match: Option<&str>,
         if_match: Option<&str>,
     ) -> Result<Version, StorageError> {
-        let result = self
+        let conditional = if_none_match.is_some() || if_match.is_some();
+        let token = conditional.then(|| uuid::Uuid::new_v4().simple().to_string());
+        let mut request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(self.object_key(key.as_str()))
             .body(ByteStream::from(bytes.to_vec()))
             .set_if_none_match(if_none_match.map(str::to_string))
-            .set_if_match(if_match.map(str::to_string))
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Version(out.e_tag().unwrap_or_default().to_string())),
-            Err(e) => {
-                let status = status_of(&e);
-                let code = e.code().unwrap_or("");
-                match (status, code, if_none_match.is_some()) {
-                    (Some(412), _, true) | (_, "PreconditionFailed", true) => {
-                        Err(StorageError::AlreadyExists(key.clone()))
-                    }
-                    (Some(412), _, false) | (_, "PreconditionFailed", false) => {
-                        Err(StorageError::VersionMismatch(key.clone()))
-                    }
-                    // A concurrent conditional write to the same key: the other writer wins.
-                    (Some(409), _, true) => Err(StorageError::AlreadyExists(key.clone())),
-                    (Some(409), _, false) => Err(StorageError::VersionMismatch(key.clone())),
-                    (Some(404), _, _) | (_, "NoSuchKey", _) if if_match.is_some() => {
-                        Err(StorageError::NotFound(key.clone()))
-                    }
-                    _ => Err(backend("PutObject", e)),
-                }
-            }
+            .set_if_match(if_match.map(str::to_string));
+        if let Some(token) = &token {
+            request = request.metadata(WRITE_TOKEN, token);
         }
+        let error = match request.send().await {
+            Ok(out) => return Ok(Version(out.e_tag().unwrap_or_default().to_string())),
+            Err(e) => e,
+        };
+        let status = status_of(&error);
+        let lost_race = matches!(status, Some(412 | 409)) || error.code() == Some("PreconditionFailed");
+        if lost_race {
+            // A retry after an attempt whose answer was lost meets that attempt's own write.
+            if let Some(version) = self.written_by(key, token.as_deref()).await {
+                return Ok(version);
+            }
+            return Err(if if_none_match.is_some() {
+                StorageError::AlreadyExists(key.clone())
+            } else {
+                StorageError::VersionMismatch(key.clone())
+            });
+        }
+        if if_match.is_some() && (status == Some(404) || error.code() == Some("NoSuchKey")) {
+            return Err(StorageError::NotFound(key.clone()));
+        }
+        Err(backend("PutObject", error))
+    }
+
+    /// The stored object's version when it carries `token`, i.e. when this writer's own earlier
+    /// attempt is what is stored. `None` for someone else's write, or when that cannot be told.
+    async fn written_by(&self, key: &Key, token: Option<&str>) -> Option<Version> {
+        let token = token?;
+        let head =
+            self.client.head_object().bucket(&self.bucket).key(self.object_key(key.as_str())).send().await.ok()?;
+        let ours = head.metadata().and_then(|m| m.get(WRITE_TOKEN)).is_some_and(|t| t == token);
+        ours.then(|| Version(head.e_tag().unwrap_or_default().to_string()))
     }
 }
 
@@ -166,7 +251,8 @@ impl BlobStore for S3BlobStore {
                     .body
                     .collect()
                     .await
-                    .map_err(|e| StorageError::Backend(format!("s3 GetObject body: {e}")))?
+                    // The answer broke off mid-body (the SDK retries only until the headers).
+                    .map_err(|e| StorageError::Unavailable(format!("s3 GetObject body: {e}")))?
                     .into_bytes()
                     .to_vec();
                 Ok(Blob { bytes, version })

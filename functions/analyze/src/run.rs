@@ -293,7 +293,7 @@ async fn fetch_upload(state: &AppState, key: &str) -> Result<Vec<u8>, ApiError> 
         Err(common::storage::StorageError::NotFound(_)) => {
             Err(ApiError::new(ErrorCode::UploadNotFound, format!("nothing was uploaded under {key}")))
         }
-        Err(e) => Err(ApiError::internal(e)),
+        Err(e) => Err(ApiError::from(e)),
     }
 }
 

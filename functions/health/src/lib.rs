@@ -178,7 +178,12 @@ async fn run_store_check(state: &AppState) -> Check {
         Ok(()) => Check::ok(NAME, format!("{} backend writable", state.blobs.backend_name())),
         Err(e) => {
             tracing::warn!(check = NAME, error = %e, "readiness check failed");
-            Check::error(NAME, "run store is not writable")
+            let detail = match e {
+                StorageError::Full(_) => "run store is full (STORAGE_FULL): free space to recover",
+                StorageError::Unavailable(_) => "run store is unavailable (STORAGE_UNAVAILABLE)",
+                _ => "run store is not writable",
+            };
+            Check::error(NAME, detail)
         }
     }
 }

@@ -81,7 +81,7 @@ fn key(s: String) -> Result<Key, ApiError> {
 }
 
 fn storage(e: StorageError) -> ApiError {
-    ApiError::internal("live store").with_cause(e.to_string())
+    ApiError::from(e)
 }
 
 impl LiveStore {

@@ -169,7 +169,7 @@ async fn create_upload(state: &AppState, req: &Request) -> Result<Response<Body>
     if content_type.len() > 128 || !content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         return Err(ApiError::new(ErrorCode::InvalidJson, "content_type must be a plain MIME type"));
     }
-    let ticket = state.uploads.ticket(filename, content_type, &origin(req)).await.map_err(ApiError::internal)?;
+    let ticket = state.uploads.ticket(filename, content_type, &origin(req)).await.map_err(ApiError::from)?;
     Ok(json_response(StatusCode::CREATED, &ticket))
 }
 
@@ -185,12 +185,12 @@ async fn put_upload(state: &AppState, req: &Request, raw_key: &str) -> Result<Re
     state.uploads.check_ticket(&key).await.map_err(|refusal| match refusal {
         TicketRefusal::Unknown => ApiError::new(ErrorCode::UploadNotFound, refusal.to_string()),
         TicketRefusal::Expired(_) => ApiError::new(ErrorCode::UploadExpired, refusal.to_string()),
-        TicketRefusal::Storage(e) => ApiError::internal(e),
+        TicketRefusal::Storage(e) => ApiError::from(e),
     })?;
     let bytes = req.body().as_ref();
     if bytes.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidUpload, "the upload body is empty"));
     }
-    state.uploads.put(&key, bytes).await.map_err(ApiError::internal)?;
+    state.uploads.put(&key, bytes).await.map_err(ApiError::from)?;
     Ok(json_response(StatusCode::OK, &json!({"upload_key": key, "bytes": bytes.len()})))
 }
