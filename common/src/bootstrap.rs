@@ -81,7 +81,7 @@ where
                         .map_or_else(|| "unmatched".to_string(), |(_, p)| p.to_string()),
                     _ => "event".to_string(),
                 };
-                let resp = match crate::http::lambda_body_guard(&req) {
+                let resp = match lambda_body_guard(&req) {
                     Ok(()) => handle(state, req).await,
                     Err(e) => e.into_response(),
                 };
@@ -91,4 +91,51 @@ where
         }),
     ))
     .await
+}
+
+/// The largest request body a Lambda function accepts: 4.5 MiB, the biggest binary body that fits
+/// Lambda's 6 MB synchronous payload once API Gateway base64-encodes it. Anything larger goes
+/// through the upload flow.
+pub const LAMBDA_MAX_BODY_BYTES: usize = 4_718_592;
+
+/// On the Lambda path, refuses bodies over [`LAMBDA_MAX_BODY_BYTES`] with a 413 that says how to
+/// send them instead (bodies past 6 MB never reach the function: API Gateway refuses them itself).
+pub fn lambda_body_guard(req: &Request) -> Result<(), crate::error::ApiError> {
+    let len = req.body().as_ref().len();
+    if len <= LAMBDA_MAX_BODY_BYTES {
+        return Ok(());
+    }
+    Err(crate::error::ApiError::new(
+        crate::error::ErrorCode::PayloadTooLarge,
+        format!(
+            "request body of {len} bytes is over the {LAMBDA_MAX_BODY_BYTES}-byte limit of this deployment; POST \
+             /runs/v1/uploads for an upload URL, PUT the file there, then send {{\"upload_key\": \"...\"}} instead of the file"
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::http::build_request;
+    use http::{HeaderMap, Method};
+
+    #[test]
+    fn the_lambda_guard_points_large_bodies_to_the_upload_flow() {
+        let small = build_request(Method::POST, "/x".parse().expect("uri"), HeaderMap::new(), vec![0; 1024]);
+        assert!(lambda_body_guard(&small).is_ok());
+        let edge =
+            build_request(Method::POST, "/x".parse().expect("uri"), HeaderMap::new(), vec![0; LAMBDA_MAX_BODY_BYTES]);
+        assert!(lambda_body_guard(&edge).is_ok());
+        let big = build_request(
+            Method::POST,
+            "/x".parse().expect("uri"),
+            HeaderMap::new(),
+            vec![0; LAMBDA_MAX_BODY_BYTES + 1],
+        );
+        let err = lambda_body_guard(&big).expect_err("too large");
+        assert_eq!((err.status().as_u16(), err.code), (413, ErrorCode::PayloadTooLarge));
+        assert!(err.message.contains("/runs/v1/uploads") && err.message.contains("upload_key"), "{}", err.message);
+    }
 }

@@ -228,6 +228,11 @@ impl ApiError {
     }
 }
 
+/// Turns a handler result into the response: errors map to HTTP here, and only here.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
 impl From<crate::flag_store::FlagStoreError> for ApiError {
     fn from(e: crate::flag_store::FlagStoreError) -> Self {
         use crate::flag_store::FlagStoreError as E;

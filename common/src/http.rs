@@ -1,6 +1,6 @@
-//! HTTP plumbing shared by every handler, the Lambda entry and the dispatcher: route tables and
-//! matching, building a `lambda_http::Request` from raw parts, JSON responses, query helpers, and the
-//! one-line request log.
+//! HTTP plumbing shared by every handler, the Lambda entry and the dispatcher: building a
+//! `lambda_http::Request` from raw parts, JSON responses, query helpers, CORS, and the one-line
+//! request log. Route tables and matching are [`crate::routing`]'s.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,95 +9,10 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-use crate::auth::Guard;
-use crate::error::{ApiError, ErrorCode};
 use crate::runs::RunId;
 
 /// Response header that carries the run a request created or touched (the request log reads it).
 pub const RUN_ID_HEADER: &str = "x-run-id";
-
-/// One route: method, path template (`{name}` segments are parameters) and guard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// HTTP method.
-    pub method: Method,
-    /// Path template, e.g. `/runs/v1/{run_id}`.
-    pub path: &'static str,
-    /// Who may call it.
-    pub guard: Guard,
-}
-
-impl Route {
-    /// A route (usable in `const` tables).
-    pub const fn new(method: Method, path: &'static str, guard: Guard) -> Self {
-        Route { method, path, guard }
-    }
-}
-
-/// Matches `path` against a template, returning the path parameters.
-pub fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
-    let mut params = HashMap::new();
-    let mut t = template.trim_end_matches('/').split('/');
-    let mut p = path.trim_end_matches('/').split('/');
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return Some(params),
-            (Some(ts), Some(ps)) => {
-                if let Some(name) = ts.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
-                    if ps.is_empty() {
-                        return None;
-                    }
-                    params.insert(name.to_string(), percent_decode(ps));
-                } else if ts != ps {
-                    return None;
-                }
-            }
-            _ => return None,
-        }
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-/// Finds the route for a request in `routes`: 404 when no template matches the path, 405 when one
-/// matches with another method.
-pub fn find_route<'a>(
-    routes: &'a [Route],
-    method: &Method,
-    path: &str,
-) -> Result<(&'a Route, HashMap<String, String>), ApiError> {
-    let mut path_matched = false;
-    for route in routes {
-        if let Some(params) = match_template(route.path, path) {
-            if route.method == *method {
-                return Ok((route, params));
-            }
-            path_matched = true;
-        }
-    }
-    if path_matched {
-        Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("method {method} is not allowed on {path}")))
-    } else {
-        Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}")))
-    }
-}
-
-/// Finds the request's route in `routes` (404/405 otherwise) and applies its guard: the first two
-/// steps of every function's `handle`.
-pub fn route_request<'a>(
-    config: &crate::config::Config,
-    routes: &'a [Route],
-    req: &Request,
-) -> Result<(&'a Route, HashMap<String, String>), ApiError> {
-    let (route, params) = find_route(routes, req.method(), req.uri().path())?;
-    crate::auth::check(config, route.guard, req)?;
-    Ok((route, params))
-}
 
 /// Builds the request a Lambda would receive from raw HTTP parts: query parameters (repeated keys
 /// kept) and path parameters set, binary bodies kept binary.
@@ -163,32 +78,6 @@ pub fn set_run_id_header(resp: &mut Response<Body>, id: RunId) {
     if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
         resp.headers_mut().insert(RUN_ID_HEADER, v);
     }
-}
-
-/// The largest request body a Lambda function accepts: 4.5 MiB, the biggest binary body that fits
-/// Lambda's 6 MB synchronous payload once API Gateway base64-encodes it. Anything larger goes
-/// through the upload flow.
-pub const LAMBDA_MAX_BODY_BYTES: usize = 4_718_592;
-
-/// On the Lambda path, refuses bodies over [`LAMBDA_MAX_BODY_BYTES`] with a 413 that says how to
-/// send them instead (bodies past 6 MB never reach the function: API Gateway refuses them itself).
-pub fn lambda_body_guard(req: &Request) -> Result<(), ApiError> {
-    let len = req.body().as_ref().len();
-    if len <= LAMBDA_MAX_BODY_BYTES {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorCode::PayloadTooLarge,
-        format!(
-            "request body of {len} bytes is over the {LAMBDA_MAX_BODY_BYTES}-byte limit of this deployment; POST \
-             /runs/v1/uploads for an upload URL, PUT the file there, then send {{\"upload_key\": \"...\"}} instead of the file"
-        ),
-    ))
-}
-
-/// Turns a handler result into the response: errors map to HTTP here, and only here.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(ApiError::into_response)
 }
 
 /// The one observation per request, in the dispatcher and on Lambda alike: a log line (method,
@@ -263,46 +152,6 @@ fn cors_rules(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ROUTES: &[Route] = &[
-        Route::new(Method::GET, "/runs/v1", Guard::ApiKey),
-        Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey),
-    ];
-
-    #[test]
-    fn templates_bind_parameters_and_respect_segments() {
-        let p = match_template("/runs/v1/{run_id}", "/runs/v1/abc").expect("match");
-        assert_eq!(p["run_id"], "abc");
-        assert_eq!(match_template("/runs/v1/{run_id}", "/runs/v1/..%2F..").expect("match")["run_id"], "../..");
-        assert!(match_template("/runs/v1/{run_id}", "/runs/v1/").is_none());
-        assert!(match_template("/runs/v1/{run_id}", "/runs/v1/a/b").is_none());
-        assert!(match_template("/runs/v1", "/runs/v1/").is_some());
-    }
-
-    #[test]
-    fn unknown_paths_are_404_and_wrong_methods_405() {
-        assert_eq!(find_route(ROUTES, &Method::GET, "/nope").expect_err("404").code, ErrorCode::NotFound);
-        assert_eq!(find_route(ROUTES, &Method::DELETE, "/runs/v1").expect_err("405").code, ErrorCode::MethodNotAllowed);
-        assert_eq!(find_route(ROUTES, &Method::GET, "/runs/v1/x").expect("ok").0.path, "/runs/v1/{run_id}");
-    }
-
-    #[test]
-    fn the_lambda_guard_points_large_bodies_to_the_upload_flow() {
-        let small = build_request(Method::POST, "/x".parse().expect("uri"), HeaderMap::new(), vec![0; 1024]);
-        assert!(lambda_body_guard(&small).is_ok());
-        let edge =
-            build_request(Method::POST, "/x".parse().expect("uri"), HeaderMap::new(), vec![0; LAMBDA_MAX_BODY_BYTES]);
-        assert!(lambda_body_guard(&edge).is_ok());
-        let big = build_request(
-            Method::POST,
-            "/x".parse().expect("uri"),
-            HeaderMap::new(),
-            vec![0; LAMBDA_MAX_BODY_BYTES + 1],
-        );
-        let err = lambda_body_guard(&big).expect_err("too large");
-        assert_eq!((err.status().as_u16(), err.code), (413, ErrorCode::PayloadTooLarge));
-        assert!(err.message.contains("/runs/v1/uploads") && err.message.contains("upload_key"), "{}", err.message);
-    }
 
     #[test]
     fn built_requests_keep_repeated_query_keys_and_binary_bodies() {

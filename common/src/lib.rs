@@ -5,7 +5,8 @@
 //! - [`config`]: `Config::from_env()`, every runbook variable, staging validation.
 //! - [`auth`]: API key and admin token guards (constant time).
 //! - [`error`]: `ApiError` and the one mapping of error codes to HTTP.
-//! - [`http`]: route tables, request building, JSON responses, the request log line.
+//! - [`routing`]: route tables of `(method, path, guard, endpoint)` and matching.
+//! - [`http`]: request building, JSON responses, CORS, the request log line.
 //! - [`runs`]: the run record, ids, enums and lifecycle (no I/O).
 //! - [`storage`]: the `BlobStore` trait and its backends.
 //! - [`run_store`]: runs on a blob store: CAS transitions, indexed newest-first listing, deletion.
@@ -25,6 +26,7 @@ pub mod flags;
 pub mod http;
 pub mod legacy_runs;
 pub mod metrics;
+pub mod routing;
 pub mod run_store;
 pub mod runs;
 pub mod state;

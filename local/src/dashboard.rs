@@ -15,18 +15,30 @@
 
 use common::auth::Guard;
 use common::config::Config;
-use common::error::ApiError;
-use common::http::{respond, route_request, Route};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
+use common::routing::{Matched, Route};
 use common::state::AppState;
 
+/// What each route of the dashboard serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The page.
+    Page,
+    /// Its script.
+    Script,
+    /// Its styles.
+    Styles,
+    /// What the page needs to know of the deployment (prune switches).
+    ClientConfig,
+}
+
 /// The routes the dashboard serves.
-pub const ROUTES: &[Route] = &[
-    Route::new(Method::GET, "/admin/runs", Guard::Public),
-    Route::new(Method::GET, "/admin/runs/app.js", Guard::Public),
-    Route::new(Method::GET, "/admin/runs/app.css", Guard::Public),
-    Route::new(Method::GET, "/admin/runs/config", Guard::Public),
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::GET, "/admin/runs", Guard::Public, Endpoint::Page),
+    Route::new(Method::GET, "/admin/runs/app.js", Guard::Public, Endpoint::Script),
+    Route::new(Method::GET, "/admin/runs/app.css", Guard::Public, Endpoint::Styles),
+    Route::new(Method::GET, "/admin/runs/config", Guard::Public, Endpoint::ClientConfig),
 ];
 
 const INDEX_HTML: &str = include_str!("../dashboard/index.html");
@@ -38,18 +50,13 @@ const APP_CSS: &str = include_str!("../dashboard/app.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
                    connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Serves one request (the dispatcher and the tests call this).
-pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, &req))
-}
-
-fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = route_request(&state.config, ROUTES, req)?;
-    Ok(match route.path {
-        "/admin/runs/app.js" => text(APP_JS, "text/javascript; charset=utf-8"),
-        "/admin/runs/app.css" => text(APP_CSS, "text/css; charset=utf-8"),
-        "/admin/runs/config" => text(&client_config(&state.config), "application/json"),
-        _ => {
+/// Serves a matched dashboard route (only the dispatcher serves the dashboard).
+pub fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    match matched.endpoint {
+        Endpoint::Script => text(APP_JS, "text/javascript; charset=utf-8"),
+        Endpoint::Styles => text(APP_CSS, "text/css; charset=utf-8"),
+        Endpoint::ClientConfig => text(&client_config(&state.config), "application/json"),
+        Endpoint::Page => {
             let mut page = text(INDEX_HTML, "text/html; charset=utf-8");
             let headers = page.headers_mut();
             headers.insert("content-security-policy", HeaderValue::from_static(CSP));
@@ -57,7 +64,7 @@ fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
             headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
             page
         }
-    })
+    }
 }
 
 fn text(body: &str, content_type: &'static str) -> Response<Body> {
@@ -105,7 +112,8 @@ mod tests {
 
     fn get(state: &AppState, path: &str) -> Response<Body> {
         let req = build_request(Method::GET, path.parse().expect("uri"), HeaderMap::new(), Vec::new());
-        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(handle(state, req))
+        let handle = crate::Group::Dashboard.handle(state, req);
+        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(handle)
     }
 
     fn body(resp: &Response<Body>) -> String {

@@ -22,8 +22,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Request as HttpRequest};
 use axum::response::Response as AxumResponse;
 use common::error::{ApiError, ErrorCode};
-use common::http::{build_request, find_route, log_request, with_source_ip, Route};
+use common::http::{build_request, log_request, with_source_ip};
 use common::lambda_http::{Body, Request, RequestExt, Response};
+use common::routing::{route_request, Matched, Route};
 use common::state::AppState;
 
 /// The function groups the dispatcher routes to.
@@ -61,17 +62,8 @@ impl Group {
     ];
 
     /// The routes the group's crate declares.
-    pub fn routes(self) -> &'static [Route] {
-        match self {
-            Group::Analyze => analyze::ROUTES,
-            Group::Runs => runs::ROUTES,
-            Group::Health => health::ROUTES,
-            Group::Prune => prune::ROUTES,
-            Group::Flags => flags::ROUTES,
-            Group::Live => live::ROUTES,
-            Group::Dashboard => dashboard::ROUTES,
-            Group::Metrics => metrics::ROUTES,
-        }
+    pub fn routes(self) -> Vec<Route<Endpoint>> {
+        route_table().into_iter().filter(|r| r.endpoint.group() == self).collect()
     }
 
     /// The crate, binary, SAM resource stem and Makefile target name.
@@ -94,8 +86,10 @@ impl Group {
         !matches!(self, Group::Dashboard | Group::Metrics)
     }
 
-    /// Calls the group's `handle` (the dispatcher, and the tests that drive Lambda fixtures). The
-    /// state must have been through [`prepare`] for the analyze group.
+    /// Serves a request as the group's Lambda function would (the tests that drive Lambda
+    /// fixtures): the group's own `handle`, which matches the crate's table itself. The dashboard
+    /// and the metrics have no Lambda: they are matched in the group's routes here. The state must
+    /// have been through [`prepare`] for the analyze group.
     pub async fn handle(self, state: &AppState, req: Request) -> Response<Body> {
         match self {
             Group::Analyze => analyze::handle(state, req).await,
@@ -104,21 +98,91 @@ impl Group {
             Group::Prune => prune::handle(state, req).await,
             Group::Flags => flags::handle(state, req).await,
             Group::Live => live::handle(state, req).await,
-            Group::Dashboard => dashboard::handle(state, req).await,
-            Group::Metrics => metrics::handle(state, req).await,
+            Group::Dashboard | Group::Metrics => match route_request(&state.config, &self.routes(), &req) {
+                Ok(matched) => serve(state, req, matched).await,
+                Err(e) => e.into_response(),
+            },
         }
     }
 }
 
-/// The route table: every route of every group, with its owner.
-pub fn route_table() -> Vec<(Route, Group)> {
-    Group::ALL.iter().flat_map(|g| g.routes().iter().map(move |r| (r.clone(), *g))).collect()
+/// Every route the dispatcher serves, by owner: each crate's endpoint wrapped in its group's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// functions/analyze
+    Analyze(analyze::Endpoint),
+    /// functions/runs
+    Runs(runs::Endpoint),
+    /// functions/health
+    Health(health::Endpoint),
+    /// functions/prune
+    Prune(prune::Endpoint),
+    /// functions/flags
+    Flags(flags::Endpoint),
+    /// functions/live
+    Live(live::Endpoint),
+    /// The runs dashboard.
+    Dashboard(dashboard::Endpoint),
+    /// Prometheus metrics.
+    Metrics(metrics::Endpoint),
+}
+
+impl Endpoint {
+    /// The group that owns it.
+    pub fn group(self) -> Group {
+        match self {
+            Endpoint::Analyze(_) => Group::Analyze,
+            Endpoint::Runs(_) => Group::Runs,
+            Endpoint::Health(_) => Group::Health,
+            Endpoint::Prune(_) => Group::Prune,
+            Endpoint::Flags(_) => Group::Flags,
+            Endpoint::Live(_) => Group::Live,
+            Endpoint::Dashboard(_) => Group::Dashboard,
+            Endpoint::Metrics(_) => Group::Metrics,
+        }
+    }
+}
+
+/// The route table: every route of every group, each crate's table with its endpoints wrapped.
+pub fn route_table() -> Vec<Route<Endpoint>> {
+    fn wrap<E: Copy>(routes: &[Route<E>], owner: fn(E) -> Endpoint) -> impl Iterator<Item = Route<Endpoint>> + '_ {
+        routes.iter().map(move |r| r.map(owner))
+    }
+    wrap(analyze::ROUTES, Endpoint::Analyze)
+        .chain(wrap(runs::ROUTES, Endpoint::Runs))
+        .chain(wrap(health::ROUTES, Endpoint::Health))
+        .chain(wrap(prune::ROUTES, Endpoint::Prune))
+        .chain(wrap(flags::ROUTES, Endpoint::Flags))
+        .chain(wrap(live::ROUTES, Endpoint::Live))
+        .chain(wrap(dashboard::ROUTES, Endpoint::Dashboard))
+        .chain(wrap(metrics::ROUTES, Endpoint::Metrics))
+        .collect()
+}
+
+/// Runs a matched route: the owning crate's `serve`, with the endpoint and path parameters the
+/// dispatcher's one match found (the crate does not match again).
+pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    let Matched { endpoint, template, params } = matched;
+    macro_rules! to {
+        ($krate:ident, $e:expr) => {
+            $krate::serve(state, req, Matched { endpoint: $e, template, params })
+        };
+    }
+    match endpoint {
+        Endpoint::Analyze(e) => to!(analyze, e).await,
+        Endpoint::Runs(e) => to!(runs, e).await,
+        Endpoint::Health(e) => to!(health, e).await,
+        Endpoint::Prune(e) => to!(prune, e).await,
+        Endpoint::Flags(e) => to!(flags, e).await,
+        Endpoint::Live(e) => to!(live, e).await,
+        Endpoint::Dashboard(e) => to!(dashboard, e),
+        Endpoint::Metrics(e) => to!(metrics, e).await,
+    }
 }
 
 struct Dispatcher {
     state: AppState,
-    routes: Vec<(Route, Group)>,
-    flat: Vec<Route>,
+    routes: Vec<Route<Endpoint>>,
 }
 
 /// Completes a state for serving every group: installs the model registry and the analyze engine
@@ -149,10 +213,8 @@ pub async fn run(
         tokio::spawn(retention_timer(state.clone(), every));
     }
     let routes = route_table();
-    let flat = routes.iter().map(|(r, _)| r.clone()).collect();
     let cors = common::http::cors_layer(&state.config);
-    let app =
-        axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes, flat })).layer(cors);
+    let app = axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes })).layer(cors);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
@@ -281,15 +343,12 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
             if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
                 lreq = with_source_ip(lreq, peer.ip());
             }
-            match find_route(&d.flat, &method, &path) {
+            match route_request(&d.state.config, &d.routes, &lreq) {
                 Err(e) => e.into_response(),
-                Ok((route, params)) => {
-                    route_label = route.path;
-                    let group = d.routes.iter().find(|(r, _)| r == route).map(|(_, g)| *g);
-                    match group {
-                        Some(g) => g.handle(&d.state, lreq.with_path_parameters(params)).await,
-                        None => ApiError::internal("route without owner").into_response(),
-                    }
+                Ok(matched) => {
+                    route_label = matched.template;
+                    let lreq = lreq.with_path_parameters(matched.params.clone());
+                    serve(&d.state, lreq, matched).await
                 }
             }
         }

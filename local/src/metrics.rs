@@ -8,16 +8,23 @@
 use std::sync::{Arc, OnceLock};
 
 use common::auth::Guard;
-use common::error::ApiError;
-use common::http::{respond, route_request, Route};
+use common::error::{respond, ApiError};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
+use common::routing::{Matched, Route};
 use common::runs::RunStatus;
 use common::state::AppState;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+/// What the route of this group serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /metrics`: the Prometheus text.
+    Scrape,
+}
+
 /// The route this group serves.
-pub const ROUTES: &[Route] = &[Route::new(Method::GET, "/metrics", Guard::ApiKey)];
+pub const ROUTES: &[Route<Endpoint>] = &[Route::new(Method::GET, "/metrics", Guard::ApiKey, Endpoint::Scrape)];
 
 /// Latency buckets, seconds: from a cached GET (ms) to a long video analysis (a minute).
 const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
@@ -41,13 +48,14 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Serves one request.
-pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, &req).await)
+/// Serves the matched metrics route.
+pub async fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    respond(match matched.endpoint {
+        Endpoint::Scrape => scrape(state).await,
+    })
 }
 
-async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    route_request(&state.config, ROUTES, req)?;
+async fn scrape(state: &AppState) -> Result<Response<Body>, ApiError> {
     for status in RunStatus::ALL {
         let n = state.runs.scan_ids(Some(*status)).await?.len();
         metrics::gauge!("runs", "status" => status.as_str()).set(n as f64);

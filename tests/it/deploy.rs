@@ -178,8 +178,8 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         let (method, path) = route_key.split_once(' ').expect("route key");
         let group = local::route_table()
             .into_iter()
-            .find(|(r, _)| r.method.as_str() == method && r.path == path)
-            .map(|(_, g)| g)
+            .find(|r| r.method.as_str() == method && r.path == path)
+            .map(|r| r.endpoint.group())
             .unwrap_or_else(|| panic!("{name}: no route {route_key}"));
         let resp = group.handle(&state, from_str(&text).expect("parse event")).await;
         assert_eq!(resp.status().as_u16(), status, "{name}: {:?}", String::from_utf8_lossy(resp.body().as_ref()));
@@ -187,8 +187,8 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
     }
     let lambda_routes: std::collections::BTreeSet<_> = local::route_table()
         .into_iter()
-        .filter(|(_, g)| g.on_lambda())
-        .map(|(r, _)| (r.method.to_string(), r.path.to_string()))
+        .filter(|r| r.endpoint.group().on_lambda())
+        .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect();
     assert_eq!(covered, lambda_routes, "every Lambda route has a fixture");
     // The base64 bodies arrived decoded: the PUTs took effect byte for byte.

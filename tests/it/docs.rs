@@ -12,15 +12,15 @@ fn repo_file(path: &str) -> String {
 }
 
 fn dispatcher_routes() -> BTreeSet<(String, String)> {
-    local::route_table().into_iter().map(|(r, _)| (r.method.to_string(), r.path.to_string())).collect()
+    local::route_table().into_iter().map(|r| (r.method.to_string(), r.path.to_string())).collect()
 }
 
 /// The routes a Lambda serves: every group's but the dispatcher-only ones (the dashboard).
 fn lambda_routes() -> BTreeSet<(String, String)> {
     local::route_table()
         .into_iter()
-        .filter(|(_, g)| g.on_lambda())
-        .map(|(r, _)| (r.method.to_string(), r.path.to_string()))
+        .filter(|r| r.endpoint.group().on_lambda())
+        .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect()
 }
 

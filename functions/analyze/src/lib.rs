@@ -34,21 +34,33 @@ use std::time::Duration;
 
 use common::auth::Guard;
 use common::config::Config;
+use common::error::respond;
 use common::error::ApiError;
-use common::http::{respond, route_request, Route};
 use common::lambda_http::http::Method;
 use common::lambda_http::{Body, Request, Response};
+use common::routing::{find_route, route_request, Matched, Route};
 use common::state::AppState;
 use models::{ModelRegistry, SessionOptions, Thresholds};
 
 use crate::frames::ZipLimits;
 use crate::gate::InferenceGate;
 
+/// What each route of this function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /cv/analyze`: a zip of frames (or a single image).
+    Frames,
+    /// `POST /cv/analyze/video`: an MP4/MOV clip.
+    Video,
+    /// `POST /range/practice/analyze`: a range session's frames as JSON.
+    Range,
+}
+
 /// The routes this function serves.
-pub const ROUTES: &[Route] = &[
-    Route::new(Method::POST, "/cv/analyze", Guard::ApiKey),
-    Route::new(Method::POST, "/cv/analyze/video", Guard::ApiKey),
-    Route::new(Method::POST, "/range/practice/analyze", Guard::ApiKey),
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::POST, "/cv/analyze", Guard::ApiKey, Endpoint::Frames),
+    Route::new(Method::POST, "/cv/analyze/video", Guard::ApiKey, Endpoint::Video),
+    Route::new(Method::POST, "/range/practice/analyze", Guard::ApiKey, Endpoint::Range),
 ];
 
 /// The name of a run's preview artifact (GET /runs/v1/{run_id}/preview.png serves it).
@@ -120,13 +132,20 @@ pub fn install(state: AppState) -> AppState {
     }
 }
 
-/// Serves one request (Lambda, dispatcher and tests all call this).
+/// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, req).await)
+    match route_request(&state.config, ROUTES, &req) {
+        Ok(matched) => serve(state, req, matched).await,
+        Err(e) => e.into_response(),
+    }
 }
 
-async fn route(state: &AppState, req: Request) -> Result<Response<Body>, ApiError> {
-    route_request(&state.config, ROUTES, &req)?;
+/// Runs a matched route (the dispatcher calls this directly with its own match).
+pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    respond(analyze(state, req, matched.endpoint).await)
+}
+
+async fn analyze(state: &AppState, req: Request, endpoint: Endpoint) -> Result<Response<Body>, ApiError> {
     let engine = state
         .extensions
         .get::<Arc<Engine>>()
@@ -140,17 +159,22 @@ async fn route(state: &AppState, req: Request) -> Result<Response<Body>, ApiErro
         }
         _ => None,
     };
-    let parsed = parse(&req).await;
+    let parsed = parse(&req, endpoint).await;
     // The payload now lives in `parsed`; free the request's copy before analysing.
     drop(req);
     run::execute(state.clone(), engine, parsed, queued).await
 }
 
-/// Parses a request by its path: the route's own, or a stored one's in the queue worker.
-pub(crate) async fn parse(req: &Request) -> request::Parsed {
-    match req.uri().path() {
-        "/cv/analyze" => request::parse_frames(req).await,
-        "/cv/analyze/video" => request::parse_video(req).await,
-        _ => request::parse_range(req),
+/// Parses a request as its endpoint takes it.
+pub(crate) async fn parse(req: &Request, endpoint: Endpoint) -> request::Parsed {
+    match endpoint {
+        Endpoint::Frames => request::parse_frames(req).await,
+        Endpoint::Video => request::parse_video(req).await,
+        Endpoint::Range => request::parse_range(req),
     }
+}
+
+/// The endpoint a stored request was sent to (the queue worker parses it again as that one).
+pub(crate) fn endpoint_of(req: &Request) -> Result<Endpoint, ApiError> {
+    find_route(ROUTES, req.method(), req.uri().path()).map(|(route, _)| route.endpoint)
 }

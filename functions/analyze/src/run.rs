@@ -122,7 +122,15 @@ pub(crate) async fn execute_queued(
     run: common::runs::Run,
     req: common::lambda_http::Request,
 ) -> Result<Response<Body>, ApiError> {
-    let parsed = crate::parse(&req).await;
+    let endpoint = match crate::endpoint_of(&req) {
+        Ok(endpoint) => endpoint,
+        Err(e) => {
+            let e = analyze_failed(format!("stored request for no analyze route: {}", e.message));
+            finish(state, run.run_id, fail_transition(&e)).await;
+            return Err(e.with_run(run.run_id));
+        }
+    };
+    let parsed = crate::parse(&req, endpoint).await;
     drop(req);
     let choice = VariantChoice {
         variant: run.model_variant_selected.unwrap_or(state.config.model_variant),

@@ -4,29 +4,47 @@
 //! every field, the environment's fallbacks included (`FlagsConfig::effective`).
 
 use common::auth::{Guard, ADMIN_IDENTITY};
+use common::error::respond;
 use common::error::{ApiError, ErrorCode};
 use common::flag_store::{etag, FlagStoreError};
 use common::flags::{evaluate_all, FlagsConfig};
-use common::http::{json_response, query_param, respond, route_request, Route};
+use common::http::{json_response, query_param};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
+use common::routing::{route_request, Matched, Route};
 use common::state::AppState;
 use serde_json::{json, Value};
 
-const CONFIG: &str = "/api/admin/feature-flags/config";
-const AUDIT: &str = "/api/admin/feature-flags/audit";
-const PUBLIC: &str = "/api/feature-flags";
-const ALLOWLIST_ADD: &str = "/api/admin/feature-flags/{flag}/allowlist:add";
-const ALLOWLIST_REMOVE: &str = "/api/admin/feature-flags/{flag}/allowlist:remove";
+/// What each route of this function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /api/admin/feature-flags/config`: the config in effect.
+    GetConfig,
+    /// `PUT /api/admin/feature-flags/config`: merge an update.
+    PutConfig,
+    /// `POST .../{flag}/allowlist:add`.
+    AllowlistAdd,
+    /// `POST .../{flag}/allowlist:remove`.
+    AllowlistRemove,
+    /// `GET /api/admin/feature-flags/audit`: the change log.
+    Audit,
+    /// `GET /api/feature-flags`: every flag evaluated for the caller.
+    Evaluate,
+}
 
 /// The routes this function serves.
-pub const ROUTES: &[Route] = &[
-    Route::new(Method::GET, CONFIG, Guard::Admin),
-    Route::new(Method::PUT, CONFIG, Guard::Admin),
-    Route::new(Method::POST, ALLOWLIST_ADD, Guard::Admin),
-    Route::new(Method::POST, ALLOWLIST_REMOVE, Guard::Admin),
-    Route::new(Method::GET, AUDIT, Guard::Admin),
-    Route::new(Method::GET, PUBLIC, Guard::ApiKey),
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::GET, "/api/admin/feature-flags/config", Guard::Admin, Endpoint::GetConfig),
+    Route::new(Method::PUT, "/api/admin/feature-flags/config", Guard::Admin, Endpoint::PutConfig),
+    Route::new(Method::POST, "/api/admin/feature-flags/{flag}/allowlist:add", Guard::Admin, Endpoint::AllowlistAdd),
+    Route::new(
+        Method::POST,
+        "/api/admin/feature-flags/{flag}/allowlist:remove",
+        Guard::Admin,
+        Endpoint::AllowlistRemove,
+    ),
+    Route::new(Method::GET, "/api/admin/feature-flags/audit", Guard::Admin, Endpoint::Audit),
+    Route::new(Method::GET, "/api/feature-flags", Guard::ApiKey, Endpoint::Evaluate),
 ];
 
 /// Audit entries returned when `limit` is absent.
@@ -34,27 +52,24 @@ pub const DEFAULT_AUDIT_LIMIT: usize = 50;
 /// Most audit entries one call returns.
 pub const MAX_AUDIT_LIMIT: usize = 500;
 
-/// Serves one request (Lambda, dispatcher and tests all call this).
+/// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, &req).await)
+    match route_request(&state.config, ROUTES, &req) {
+        Ok(matched) => serve(state, req, matched).await,
+        Err(e) => e.into_response(),
+    }
 }
 
-async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, params) = route_request(&state.config, ROUTES, req)?;
-    match (route.method.clone(), route.path) {
-        (Method::GET, CONFIG) => Ok(config_response(&state.flags.effective().await?)),
-        (Method::PUT, CONFIG) => put_config(state, req).await,
-        (Method::POST, ALLOWLIST_ADD) => {
-            allowlist(state, req, params.get("flag").map_or("", String::as_str), true).await
-        }
-        (Method::POST, ALLOWLIST_REMOVE) => {
-            allowlist(state, req, params.get("flag").map_or("", String::as_str), false).await
-        }
-        (Method::GET, AUDIT) => audit(state, req).await,
-        (Method::GET, PUBLIC) => public(state, req).await,
-        (method, path) => Err(ApiError::new(ErrorCode::Internal, "route without a handler")
-            .with_cause(format!("flags: no handler for {method} {path}"))),
-    }
+/// Runs a matched route (the dispatcher calls this directly with its own match).
+pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    respond(match matched.endpoint {
+        Endpoint::GetConfig => state.flags.effective().await.map(|c| config_response(&c)).map_err(ApiError::from),
+        Endpoint::PutConfig => put_config(state, &req).await,
+        Endpoint::AllowlistAdd => allowlist(state, &req, matched.param("flag"), true).await,
+        Endpoint::AllowlistRemove => allowlist(state, &req, matched.param("flag"), false).await,
+        Endpoint::Audit => audit(state, &req).await,
+        Endpoint::Evaluate => public(state, &req).await,
+    })
 }
 
 /// Adds `userId` to `flag`'s allowlist, or removes it, as one audited config change. The list

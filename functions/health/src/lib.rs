@@ -5,32 +5,46 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::auth::Guard;
-use common::error::ApiError;
 use common::flag_store::FlagStoreError;
-use common::http::{json_response, respond, route_request, Route};
+use common::http::json_response;
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
+use common::routing::{route_request, Matched, Route};
 use common::state::AppState;
 use common::storage::{Key, StorageError};
 use models::ModelRegistry;
 use serde::Serialize;
 use serde_json::json;
 
-/// The routes this function serves.
-pub const ROUTES: &[Route] =
-    &[Route::new(Method::GET, "/health", Guard::Public), Route::new(Method::GET, "/ready", Guard::Public)];
-
-/// Serves one request (Lambda, dispatcher and tests all call this).
-pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, &req).await)
+/// What each route of this function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /health`: liveness and build facts.
+    Health,
+    /// `GET /ready`: every dependency checked.
+    Ready,
 }
 
-async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, _) = route_request(&state.config, ROUTES, req)?;
-    Ok(match route.path {
-        "/health" => health(state),
-        _ => ready(state).await,
-    })
+/// The routes this function serves.
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::GET, "/health", Guard::Public, Endpoint::Health),
+    Route::new(Method::GET, "/ready", Guard::Public, Endpoint::Ready),
+];
+
+/// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
+pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
+    match route_request(&state.config, ROUTES, &req) {
+        Ok(matched) => serve(state, req, matched).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Runs a matched route (the dispatcher calls this directly with its own match).
+pub async fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    match matched.endpoint {
+        Endpoint::Health => health(state),
+        Endpoint::Ready => ready(state).await,
+    }
 }
 
 /// Liveness and build info: `version` (BUILD_VERSION, else the crate version), `git` (GIT_SHA,

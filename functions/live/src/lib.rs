@@ -18,39 +18,55 @@ pub mod state;
 use chrono::{SecondsFormat, Utc};
 use common::auth::Guard;
 use common::config::Secret;
+use common::error::respond;
 use common::error::{ApiError, ErrorCode};
-use common::http::{json_response, query_param, respond, route_request, Route};
+use common::http::{json_response, query_param};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
+use common::routing::{route_request, Matched, Route};
 use common::state::AppState;
 use serde_json::{json, Map, Value};
 
 use crate::state::{Event, LiveStore, MAX_VIEWERS};
 
-const STATE: &str = "/events/{event_id}/live";
-const HEARTBEAT: &str = "/events/{event_id}/live/heartbeat";
-const START: &str = "/events/{event_id}/live/start";
-const STOP: &str = "/events/{event_id}/live/stop";
-const TOKEN: &str = "/events/{event_id}/live/token";
-const STATUS: &str = "/events/{event_id}/live/status";
-const VIEWER_LINK: &str = "/events/{event_id}/live/viewer_link";
-const EXCHANGE: &str = "/events/{event_id}/live/exchange_invite";
-const VIEWER_TOKEN: &str = "/api/events/{event_id}/live/viewer-token";
-const REFRESH: &str = "/api/events/{event_id}/live/refresh";
+/// What each route of this function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /events/{event_id}/live`: the event's stream state.
+    State,
+    /// `POST .../live/heartbeat`: the host is still streaming.
+    Heartbeat,
+    /// `POST .../live/start`.
+    Start,
+    /// `POST .../live/stop`.
+    Stop,
+    /// `POST .../live/token`: mint a viewer token.
+    MintToken,
+    /// `GET .../live/status`: is the stream up (and is this token valid).
+    Status,
+    /// `GET .../live/viewer_link`: an invite link for viewers.
+    ViewerLink,
+    /// `POST .../live/exchange_invite`: an invite for a viewer token (rate limited).
+    ExchangeInvite,
+    /// `POST /api/events/{event_id}/live/viewer-token`: a signed HLS URL.
+    SignedViewerUrl,
+    /// `GET /api/events/{event_id}/live/refresh`: a fresh signed URL.
+    Refresh,
+}
 
 /// The routes this function serves.
-pub const ROUTES: &[Route] = &[
-    Route::new(Method::GET, STATE, Guard::ApiKey),
-    Route::new(Method::POST, HEARTBEAT, Guard::Admin),
-    Route::new(Method::POST, START, Guard::Admin),
-    Route::new(Method::POST, STOP, Guard::Admin),
-    Route::new(Method::POST, TOKEN, Guard::Admin),
-    Route::new(Method::GET, STATUS, Guard::ApiKey),
-    Route::new(Method::GET, VIEWER_LINK, Guard::Admin),
-    Route::new(Method::POST, EXCHANGE, Guard::ApiKey),
-    Route::new(Method::POST, VIEWER_TOKEN, Guard::ApiKey),
-    Route::new(Method::GET, REFRESH, Guard::ApiKey),
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::GET, "/events/{event_id}/live", Guard::ApiKey, Endpoint::State),
+    Route::new(Method::POST, "/events/{event_id}/live/heartbeat", Guard::Admin, Endpoint::Heartbeat),
+    Route::new(Method::POST, "/events/{event_id}/live/start", Guard::Admin, Endpoint::Start),
+    Route::new(Method::POST, "/events/{event_id}/live/stop", Guard::Admin, Endpoint::Stop),
+    Route::new(Method::POST, "/events/{event_id}/live/token", Guard::Admin, Endpoint::MintToken),
+    Route::new(Method::GET, "/events/{event_id}/live/status", Guard::ApiKey, Endpoint::Status),
+    Route::new(Method::GET, "/events/{event_id}/live/viewer_link", Guard::Admin, Endpoint::ViewerLink),
+    Route::new(Method::POST, "/events/{event_id}/live/exchange_invite", Guard::ApiKey, Endpoint::ExchangeInvite),
+    Route::new(Method::POST, "/api/events/{event_id}/live/viewer-token", Guard::ApiKey, Endpoint::SignedViewerUrl),
+    Route::new(Method::GET, "/api/events/{event_id}/live/refresh", Guard::ApiKey, Endpoint::Refresh),
 ];
 
 /// Lifetime of an invite, as the original's.
@@ -64,29 +80,33 @@ pub const EXCHANGE_LIMIT: usize = 10;
 /// The exchange rate-limit window.
 pub const EXCHANGE_WINDOW_MS: i64 = 60_000;
 
-/// Serves one request (Lambda, dispatcher and tests all call this).
+/// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, &req).await)
+    match route_request(&state.config, ROUTES, &req) {
+        Ok(matched) => serve(state, req, matched).await,
+        Err(e) => e.into_response(),
+    }
 }
 
-async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, params) = route_request(&state.config, ROUTES, req)?;
-    let event_id = event_id(params.get("event_id").map_or("", String::as_str))?;
+/// Runs a matched route (the dispatcher calls this directly with its own match).
+pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    respond(run(state, &req, &matched).await)
+}
+
+async fn run(state: &AppState, req: &Request, matched: &Matched<Endpoint>) -> Result<Response<Body>, ApiError> {
+    let event_id = event_id(matched.param("event_id"))?;
     let live = Live { state, store: LiveStore::new(state.blobs.clone()), event_id, now: Utc::now().timestamp() };
-    let body = match (route.method.clone(), route.path) {
-        (Method::GET, STATE) => live.state_view(&live.store.event(event_id).await?),
-        (Method::POST, HEARTBEAT) => live.heartbeat(&json_body(req)?).await?,
-        (Method::POST, START) => live.start(&json_body(req)?).await?,
-        (Method::POST, STOP) => live.stop().await?,
-        (Method::POST, TOKEN) => live.mint_token(&json_body(req)?).await?,
-        (Method::GET, STATUS) => live.status(query_param(req, "token").filter(|t| !t.is_empty())).await?,
-        (Method::GET, VIEWER_LINK) => live.viewer_link().await?,
-        (Method::POST, EXCHANGE) => live.exchange_invite(&json_body(req)?, &client_address(req)).await?,
-        (Method::POST, VIEWER_TOKEN) => live.signed_viewer_url().await?,
-        (Method::GET, REFRESH) => live.refresh(req).await?,
-        (method, path) => {
-            return Err(ApiError::internal(format!("live: no handler for {method} {path}")));
-        }
+    let body = match matched.endpoint {
+        Endpoint::State => live.state_view(&live.store.event(event_id).await?),
+        Endpoint::Heartbeat => live.heartbeat(&json_body(req)?).await?,
+        Endpoint::Start => live.start(&json_body(req)?).await?,
+        Endpoint::Stop => live.stop().await?,
+        Endpoint::MintToken => live.mint_token(&json_body(req)?).await?,
+        Endpoint::Status => live.status(query_param(req, "token").filter(|t| !t.is_empty())).await?,
+        Endpoint::ViewerLink => live.viewer_link().await?,
+        Endpoint::ExchangeInvite => live.exchange_invite(&json_body(req)?, &client_address(req)).await?,
+        Endpoint::SignedViewerUrl => live.signed_viewer_url().await?,
+        Endpoint::Refresh => live.refresh(req).await?,
     };
     Ok(json_response(StatusCode::OK, &body))
 }

@@ -10,30 +10,48 @@ pub mod reaper;
 pub mod retention;
 
 use common::auth::Guard;
-use common::error::{ApiError, ErrorCode};
-use common::http::{json_response, query_param, respond, route_request, Route};
+use common::error::{respond, ApiError, ErrorCode};
+use common::http::{json_response, query_param};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
+use common::routing::{route_request, Matched, Route};
 use common::state::AppState;
 use serde_json::{json, Value};
 
 pub use reaper::{reap, Reaped};
 pub use retention::{days_before, prune, Policy, Summary};
 
-/// The routes this function serves over HTTP.
-pub const ROUTES: &[Route] = &[Route::new(Method::POST, "/runs/v1/prune", Guard::ApiKey)];
+/// What each route of this function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /runs/v1/prune`: the retention rule now, with overrides or as a dry run.
+    Prune,
+}
 
-/// Serves one request (Lambda, dispatcher and tests all call this).
+/// The routes this function serves over HTTP.
+pub const ROUTES: &[Route<Endpoint>] = &[Route::new(Method::POST, "/runs/v1/prune", Guard::ApiKey, Endpoint::Prune)];
+
+/// Serves one Lambda event (and the tests): the EventBridge schedule, or an HTTP request whose
+/// route is found, then [`serve`]d.
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
     if matches!(req.request_context_ref(), Some(RequestContext::PassThrough)) {
         return scheduled(state, &req).await;
     }
-    respond(route(state, &req).await)
+    match route_request(&state.config, ROUTES, &req) {
+        Ok(matched) => serve(state, req, matched).await,
+        Err(e) => e.into_response(),
+    }
 }
 
-async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    route_request(&state.config, ROUTES, req)?;
+/// Runs a matched route (the dispatcher calls this directly with its own match).
+pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    respond(match matched.endpoint {
+        Endpoint::Prune => manual(state, &req).await,
+    })
+}
+
+async fn manual(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
     if state.config.prune_locked() {
         return Err(ApiError::new(
             ErrorCode::PruneLocked,

@@ -5,23 +5,39 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::auth::Guard;
-use common::error::{ApiError, ErrorCode};
-use common::http::{json_response, query_param, respond, route_request, set_run_id_header, Route};
+use common::error::{respond, ApiError, ErrorCode};
+use common::http::{json_response, query_param, set_run_id_header};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
+use common::routing::{route_request, Matched, Route};
 use common::run_store::{Cursor, RunFilter};
 use common::runs::{ModelVariant, RunId, RunKind, RunStatus};
 use common::state::AppState;
 use common::uploads::TicketRefusal;
 use serde_json::json;
 
+/// What each route of this function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /runs/v1`: a page of runs.
+    List,
+    /// `GET /runs/v1/{run_id}`: one run.
+    Get,
+    /// `GET /runs/v1/{run_id}/preview.png`: its annotated preview.
+    Preview,
+    /// `POST /runs/v1/uploads`: an upload ticket.
+    CreateUpload,
+    /// `PUT /runs/v1/uploads/{upload_key}`: the upload's bytes.
+    PutUpload,
+}
+
 /// The routes this function serves.
-pub const ROUTES: &[Route] = &[
-    Route::new(Method::GET, "/runs/v1", Guard::ApiKey),
-    Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey),
-    Route::new(Method::GET, "/runs/v1/{run_id}/preview.png", Guard::ApiKey),
-    Route::new(Method::POST, "/runs/v1/uploads", Guard::ApiKey),
-    Route::new(Method::PUT, "/runs/v1/uploads/{upload_key}", Guard::ApiKey),
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::GET, "/runs/v1", Guard::ApiKey, Endpoint::List),
+    Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey, Endpoint::Get),
+    Route::new(Method::GET, "/runs/v1/{run_id}/preview.png", Guard::ApiKey, Endpoint::Preview),
+    Route::new(Method::POST, "/runs/v1/uploads", Guard::ApiKey, Endpoint::CreateUpload),
+    Route::new(Method::PUT, "/runs/v1/uploads/{upload_key}", Guard::ApiKey, Endpoint::PutUpload),
 ];
 
 /// Page size when `limit` is absent.
@@ -29,26 +45,32 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest page; larger requests are clamped to it.
 pub const MAX_LIMIT: usize = 200;
 
-/// Serves one request (Lambda, dispatcher and tests all call this).
+/// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    respond(route(state, &req).await)
+    match route_request(&state.config, ROUTES, &req) {
+        Ok(matched) => serve(state, req, matched).await,
+        Err(e) => e.into_response(),
+    }
 }
 
-async fn route(state: &AppState, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, params) = route_request(&state.config, ROUTES, req)?;
-    let run_id = || {
-        let raw = params.get("run_id").map(String::as_str).unwrap_or("");
-        RunId::parse(raw).map_err(|_| ApiError::new(ErrorCode::InvalidRunId, format!("run_id {raw:?} is not a UUID")))
-    };
-    match route.path {
-        "/runs/v1" => list(state, req).await,
-        "/runs/v1/uploads" => create_upload(state, req).await,
-        "/runs/v1/uploads/{upload_key}" => {
-            put_upload(state, req, params.get("upload_key").map_or("", String::as_str)).await
-        }
-        "/runs/v1/{run_id}" => get(state, run_id()?).await,
-        _ => preview(state, run_id()?).await,
+/// Runs a matched route (the dispatcher calls this directly with its own match).
+pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+    respond(run(state, &req, &matched).await)
+}
+
+async fn run(state: &AppState, req: &Request, matched: &Matched<Endpoint>) -> Result<Response<Body>, ApiError> {
+    match matched.endpoint {
+        Endpoint::List => list(state, req).await,
+        Endpoint::Get => get(state, run_id(matched)?).await,
+        Endpoint::Preview => preview(state, run_id(matched)?).await,
+        Endpoint::CreateUpload => create_upload(state, req).await,
+        Endpoint::PutUpload => put_upload(state, req, matched.param("upload_key")).await,
     }
+}
+
+fn run_id(matched: &Matched<Endpoint>) -> Result<RunId, ApiError> {
+    let raw = matched.param("run_id");
+    RunId::parse(raw).map_err(|_| ApiError::new(ErrorCode::InvalidRunId, format!("run_id {raw:?} is not a UUID")))
 }
 
 /// Listing parameters parsed from the query string.
