@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{Config, Secret};
 use crate::error::{ApiError, ErrorCode};
+use crate::http::header;
 
 /// What a route requires of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +29,6 @@ pub fn constant_time_eq(given: &str, expected: &Secret) -> bool {
     let a = Sha256::digest(given.as_bytes());
     let b = Sha256::digest(expected.expose().as_bytes());
     a.ct_eq(&b).into()
-}
-
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Lets the request through or says why not.

@@ -165,13 +165,15 @@ pub struct ApiError {
     pub message: String,
     /// The run this failure ended, for run-producing endpoints.
     pub run_id: Option<RunId>,
+    /// For 405: the methods the path takes (the `Allow` header).
+    pub allow: Option<String>,
     cause: Option<String>,
 }
 
 impl ApiError {
     /// An error with a client message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), run_id: None, cause: None }
+        ApiError { code, message: message.into(), run_id: None, allow: None, cause: None }
     }
 
     /// An unexpected failure: the client sees only "internal error", the cause is logged.
@@ -180,6 +182,7 @@ impl ApiError {
             code: ErrorCode::Internal,
             message: "internal error".into(),
             run_id: None,
+            allow: None,
             cause: Some(cause.to_string()),
         }
     }
@@ -187,6 +190,12 @@ impl ApiError {
     /// Attaches the run this error ended.
     pub fn with_run(mut self, run_id: RunId) -> Self {
         self.run_id = Some(run_id);
+        self
+    }
+
+    /// Names the methods a path takes (405's `Allow` header).
+    pub fn with_allow(mut self, methods: impl Into<String>) -> Self {
+        self.allow = Some(methods.into());
         self
     }
 
@@ -223,6 +232,9 @@ impl ApiError {
         let mut resp = crate::http::json_response(status, &self.body());
         if let Some(id) = self.run_id {
             crate::http::set_run_id_header(&mut resp, id);
+        }
+        if let Some(allow) = self.allow.as_deref().and_then(|a| http::HeaderValue::from_str(a).ok()) {
+            resp.headers_mut().insert(http::header::ALLOW, allow);
         }
         resp
     }

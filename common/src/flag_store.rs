@@ -13,9 +13,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use crate::flags::{apply_update, FlagChange, FlagSettings, FlagsConfig};
-use crate::storage::{Key, SharedBlobStore, StorageError};
-
-const MAX_CAS_ATTEMPTS: usize = 32;
+use crate::storage::{Key, SharedBlobStore, StorageError, MAX_CAS_ATTEMPTS};
 
 /// Flag store failures.
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +136,10 @@ impl FlagStore {
                 Err(e) => return Err(e.into()),
             };
             if let Some(expected) = if_match {
-                if parse_etag(expected) != Some(current.meta.version) {
+                // RFC 9110: `*` matches any current config; a list matches when one tag does.
+                let matches = expected.trim() == "*"
+                    || expected.split(',').any(|tag| parse_etag(tag.trim()) == Some(current.meta.version));
+                if !matches {
                     return Err(FlagStoreError::VersionConflict {
                         current: current.meta.version,
                         expected: expected.to_string(),

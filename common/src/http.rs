@@ -59,6 +59,11 @@ pub fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
     map
 }
 
+/// A request header's value, trimmed; `None` when absent, empty or not text.
+pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// The first value of a query parameter, empty values included.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_string)

@@ -91,27 +91,35 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Finds the route for `method` and `path` in `routes`: 404 when no template matches the path,
-/// 405 when one matches with another method.
+/// How literal a template is: its literal segments count before its parameters, so
+/// `/runs/v1/uploads` is the route of that path, not `/runs/v1/{run_id}` with `run_id = uploads`.
+fn specificity(template: &str) -> usize {
+    template.split('/').filter(|s| !s.starts_with('{')).count()
+}
+
+/// Finds the route for `method` and `path` in `routes`: among the templates that match the path,
+/// the most literal ones own it; 404 when none matches, 405 (with the methods they take, for the
+/// `Allow` header) when none of them takes `method`.
 pub fn find_route<'a, E>(
     routes: &'a [Route<E>],
     method: &Method,
     path: &str,
 ) -> Result<(&'a Route<E>, HashMap<String, String>), ApiError> {
-    let mut path_matched = false;
-    for route in routes {
-        if let Some(params) = match_template(route.path, path) {
-            if route.method == *method {
-                return Ok((route, params));
-            }
-            path_matched = true;
+    let matching: Vec<(&Route<E>, HashMap<String, String>)> =
+        routes.iter().filter_map(|r| match_template(r.path, path).map(|p| (r, p))).collect();
+    let Some(best) = matching.iter().map(|(r, _)| specificity(r.path)).max() else {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}")));
+    };
+    let owners = matching.into_iter().filter(|(r, _)| specificity(r.path) == best);
+    let mut allowed = Vec::new();
+    for (route, params) in owners {
+        if route.method == *method {
+            return Ok((route, params));
         }
+        allowed.push(route.method.to_string());
     }
-    if path_matched {
-        Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("method {method} is not allowed on {path}")))
-    } else {
-        Err(ApiError::new(ErrorCode::NotFound, format!("no route for {path}")))
-    }
+    Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("method {method} is not allowed on {path}"))
+        .with_allow(allowed.join(", ")))
 }
 
 /// Finds the request's route in `routes` (404/405 otherwise) and applies its guard.
@@ -156,5 +164,22 @@ mod tests {
         assert_eq!(find_route(ROUTES, &Method::DELETE, "/runs/v1").expect_err("405").code, ErrorCode::MethodNotAllowed);
         let (route, params) = find_route(ROUTES, &Method::GET, "/runs/v1/x").expect("ok");
         assert_eq!((route.endpoint, params["run_id"].as_str()), (Endpoint::Get, "x"));
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter_and_405_names_the_allowed_methods() {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum E {
+            Get,
+            Upload,
+        }
+        let routes = [
+            Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey, E::Get),
+            Route::new(Method::POST, "/runs/v1/uploads", Guard::ApiKey, E::Upload),
+        ];
+        let e = find_route(&routes, &Method::GET, "/runs/v1/uploads").expect_err("not a run id");
+        assert_eq!((e.code, e.allow.as_deref()), (ErrorCode::MethodNotAllowed, Some("POST")));
+        assert_eq!(find_route(&routes, &Method::POST, "/runs/v1/uploads").expect("ok").0.endpoint, E::Upload);
+        assert_eq!(find_route(&routes, &Method::GET, "/runs/v1/abc").expect("ok").0.endpoint, E::Get);
     }
 }

@@ -30,12 +30,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::runs::{InvalidTransition, ModelVariant, NewRun, Run, RunId, RunKind, RunStatus, Transition};
-use crate::storage::{Key, SharedBlobStore, StorageError};
+use crate::storage::{Key, SharedBlobStore, StorageError, MAX_CAS_ATTEMPTS};
 
 /// How many record reads a listing keeps in flight (matters for S3, harmless for files).
 const READ_CONCURRENCY: usize = 16;
-/// Compare-and-swap attempts before a transition gives up under contention.
-const MAX_CAS_ATTEMPTS: usize = 64;
 
 /// Run store failures.
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,14 @@ use std::path::{Path, PathBuf};
 /// `/opt`, the image's folders) for which `present` holds; else `relative` itself (so an error
 /// names where `make setup` would have put it).
 pub fn installed(env: &str, relative: &str, fixed: &[&str], present: impl Fn(&Path) -> bool) -> PathBuf {
-    if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+    match std::env::var_os(env).filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => search(relative, fixed, present),
     }
+}
+
+/// [`installed`] without the override: the first present candidate, else `relative`.
+pub fn search(relative: &str, fixed: &[&str], present: impl Fn(&Path) -> bool) -> PathBuf {
     let mut roots: Vec<PathBuf> = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.extend(cwd.ancestors().map(Path::to_path_buf));

@@ -48,11 +48,11 @@ impl ModelRegistry {
         ModelRegistry { root: root.into(), options, thresholds, loaded }
     }
 
-    /// Where the weights are looked for when MODELS_DIR is unset: `models/weights` in the working
-    /// directory or a folder above it or above the executable, then `/opt/models/weights` (Lambda
-    /// layer, container image).
+    /// Where the weights are looked for when MODELS_DIR is unset (the server reads that variable
+    /// once, in `common::config`): `models/weights` in the working directory or a folder above it
+    /// or above the executable, then `/opt/models/weights` (Lambda layer, container image).
     pub fn default_root() -> PathBuf {
-        locate::installed("MODELS_DIR", "models/weights", &["/opt/models/weights"], |p| {
+        locate::search("models/weights", &["/opt/models/weights"], |p| {
             p.join(VARIANTS[0]).join("manifest.json").is_file()
         })
     }

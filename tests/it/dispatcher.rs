@@ -190,7 +190,14 @@ async fn unknown_paths_wrong_methods_and_oversized_bodies_get_json_errors() {
 
     let resp = app.client.delete(app.url("/runs/v1")).send().await.expect("delete");
     assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
     assert_eq!(resp.json::<Value>().await.expect("json")["error_code"], "METHOD_NOT_ALLOWED");
+    // A literal segment owns its path: `uploads` and `prune` are no run ids.
+    for (path, allow) in [("/runs/v1/uploads", "POST"), ("/runs/v1/prune", "POST")] {
+        let resp = app.client.get(app.url(path)).send().await.expect("get");
+        assert_eq!(resp.status().as_u16(), 405, "{path}");
+        assert_eq!(resp.headers().get("allow").and_then(|v| v.to_str().ok()), Some(allow), "{path}");
+    }
 
     let resp = app.client.post(app.url("/runs/v1")).body(vec![7u8; 2000]).send().await.expect("post");
     assert_eq!(resp.status().as_u16(), 413);

@@ -122,6 +122,13 @@ async fn if_match_guards_against_stale_writes() {
     assert_eq!((status, body["error_code"].as_str()), (412, Some("FLAGS_VERSION_CONFLICT")));
     let (status, body) = admin_put(&app, r#"{"a": {"rolloutPercent": 3}}"#, &[("if-match", "W/\"1\"")]).await;
     assert_eq!((status, &body["a"]["rolloutPercent"]), (200, &json!(3)));
+    // RFC 9110: `*` matches whatever is current; a list matches when one of its tags does.
+    let (status, _) = admin_put(&app, r#"{"a": {"rolloutPercent": 4}}"#, &[("if-match", "*")]).await;
+    assert_eq!(status, 200);
+    let (status, _) = admin_put(&app, r#"{"a": {"rolloutPercent": 5}}"#, &[("if-match", "\"1\", \"3\"")]).await;
+    assert_eq!(status, 200, "version 3 is in the list");
+    let (status, _) = admin_put(&app, r#"{"a": {"rolloutPercent": 6}}"#, &[("if-match", "\"1\", \"2\"")]).await;
+    assert_eq!(status, 412);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -346,6 +353,17 @@ async fn allowlist_add_and_remove_are_audited_changes_of_the_list_in_effect() {
     assert_eq!(evaluate_for(&app, "alice").await["flags"]["modelVariantYolov11"]["reason"], "allowlist");
     let (status, cfg) = post("remove", json!({"userId": "carol"}), Some(TOKEN)).await;
     assert_eq!((status, &cfg["modelVariantYolov11"]["allowlist"]), (200, &json!(["alice"])));
+    let unknown = app
+        .client
+        .post(app.url("/api/admin/feature-flags/noSuchFlag/allowlist:remove"))
+        .header("x-admin-token", TOKEN)
+        .body(json!({"userId": "u1"}).to_string())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(unknown.status().as_u16(), 200);
+    let cfg: Value = unknown.json().await.expect("json");
+    assert_eq!(cfg.get("noSuchFlag"), None, "a remove from a flag that does not exist creates nothing: {cfg}");
     let (status, body) = post("remove", json!({"userId": "  "}), Some(TOKEN)).await;
     assert_eq!((status, body["error_code"].as_str()), (422, Some("INVALID_FLAGS_CONFIG")), "{body}");
     let (_, _, audit) = admin_get(&app, "/api/admin/feature-flags/audit").await;

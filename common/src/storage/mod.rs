@@ -16,6 +16,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+/// How often a compare-and-swap loop (the run store's transitions, the flag store's updates)
+/// re-reads and retries after losing a race before it gives up as contended.
+pub const MAX_CAS_ATTEMPTS: usize = 64;
+
 /// A validated storage key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key(String);

@@ -27,6 +27,9 @@ pub const DEFAULT_SMOOTHING: usize = 3;
 pub const MAX_SMOOTHING: usize = 25;
 /// Highest frame rate accepted (phones reach 960 slow-motion; launch monitors a few thousand).
 pub const MAX_FPS: f64 = 10_000.0;
+/// Lowest frame rate accepted: below one frame a second no camera shows a ball in flight, and the
+/// trajectory fit would integrate hours of flight between frames.
+pub const MIN_FPS: f64 = 1.0;
 
 /// Which endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +138,7 @@ struct Form {
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    common::http::header(req, name).map(str::to_string)
 }
 
 fn content_type(req: &Request) -> String {
@@ -195,8 +198,8 @@ pub fn validate_params(raw: &Map<String, Value>, fps_name: &str, default_fps: f6
     let ref_len_m = number("ref_len_m", raw.get("ref_len_m"), &mut errors).unwrap_or(DEFAULT_REF_LEN_M);
     let ref_len_px = number("ref_len_px", raw.get("ref_len_px"), &mut errors).unwrap_or(DEFAULT_REF_LEN_PX);
     let smoothing = number("smoothing_window", raw.get("smoothing_window"), &mut errors);
-    if !(fps.is_finite() && fps > 0.0 && fps <= MAX_FPS) {
-        errors.push(format!("{fps_name} must be above 0 and at most {MAX_FPS}, got {fps}"));
+    if !(fps.is_finite() && (MIN_FPS..=MAX_FPS).contains(&fps)) {
+        errors.push(format!("{fps_name} must be from {MIN_FPS} to {MAX_FPS}, got {fps}"));
     }
     let smoothing_window = match smoothing {
         None => DEFAULT_SMOOTHING,
@@ -531,6 +534,17 @@ mod tests {
         assert!(e.is_ok(), "the name checked is the one given");
         let e = validate_params(&raw(&[("fps_fallback", json!(0))]), "fps_fallback", 120.0).expect_err("zero");
         assert!(e.message.contains("fps_fallback"));
+    }
+
+    #[test]
+    fn a_frame_rate_under_one_a_second_is_refused() {
+        // 1e-4 fps put 10^4 s between frames: the trajectory fit then ran for minutes (found by
+        // the API fuzz's author by hand).
+        for fps in [1e-4, 0.5, 1e-300] {
+            let e = validate_params(&raw(&[("fps", json!(fps))]), "fps", 120.0).expect_err("too slow");
+            assert_eq!(e.code, ErrorCode::InvalidCalibration, "{fps}");
+        }
+        assert!(validate_params(&raw(&[("fps", json!(MIN_FPS))]), "fps", 120.0).is_ok());
     }
 
     #[test]

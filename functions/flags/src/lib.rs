@@ -8,7 +8,7 @@ use common::error::respond;
 use common::error::{ApiError, ErrorCode};
 use common::flag_store::{etag, FlagStoreError};
 use common::flags::{evaluate_all, FlagsConfig};
-use common::http::{json_response, query_param};
+use common::http::{header, json_response, query_param};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::routing::{route_request, Matched, Route};
@@ -88,6 +88,13 @@ async fn allowlist(state: &AppState, req: &Request, flag: &str, add: bool) -> Re
         })?
         .to_string();
     let by = admin_identity(req);
+    // Adding a user already there, or removing one who is not (from a flag that may not even
+    // exist), writes nothing: no new version, no audit entry, no flag created by a remove.
+    let effective = state.flags.effective().await?;
+    let listed = effective.flags.get(flag).and_then(|f| f.allowlist.as_ref()).is_some_and(|l| l.contains(&user));
+    if listed == add {
+        return Ok(config_response(&effective));
+    }
     let cfg = state
         .flags
         .update_with(&by, header(req, "if-match"), false, |current| {
@@ -112,10 +119,6 @@ fn config_response(cfg: &FlagsConfig) -> Response<Body> {
         resp.headers_mut().insert("etag", v);
     }
     resp
-}
-
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Who made an admin change: `x-admin-user` when it is a plain identity, else `admin`. Never the

@@ -231,14 +231,29 @@ impl Dynamics {
     }
 
     /// The state `dt` seconds later (earlier when negative).
+    /// At 1 ms a step, 20 s of flight: the most steps one propagation takes.
+    const MAX_RK4_STEPS: usize = 20_000;
+
+    /// RK4 steps for a span of `dt`: at most `h_max` each, but bounded whatever the frame times
+    /// say (past [`Dynamics::MAX_RK4_STEPS`] the step grows instead; a flight is over in seconds,
+    /// so such a span is no launch anyway).
+    fn steps(&self, dt: f64) -> usize {
+        let n = (dt.abs() / self.h_max).ceil();
+        if n.is_nan() {
+            1
+        } else {
+            n.clamp(1.0, Self::MAX_RK4_STEPS as f64) as usize
+        }
+    }
+
     fn propagate(&self, s: State, dt: f64) -> State {
         if dt == 0.0 {
             return s;
         }
-        let n = (dt.abs() / self.h_max).ceil().max(1.0);
-        let h = dt / n;
+        let n = self.steps(dt);
+        let h = dt / n as f64;
         let mut s = s;
-        for _ in 0..n as usize {
+        for _ in 0..n {
             s = self.rk4(s, h);
         }
         s
@@ -499,6 +514,16 @@ mod tests {
 
     fn errors(fit: &LaunchFit, speed: f64, launch_deg: f64) -> (f64, f64) {
         ((fit.velocity.speed() - speed).abs() / speed, (fit.velocity.launch_deg() - launch_deg).abs())
+    }
+
+    #[test]
+    fn given_frames_a_lifetime_apart_when_propagated_then_the_integration_stays_bounded() {
+        // Frame times come from the request (fps) or the container: 1e9 s between two frames
+        // would be 1e12 steps of 1 ms.
+        let dynamics = Dynamics::new(&FlightModel::default(), 120.0);
+        assert_eq!(dynamics.steps(1.0 / 120.0), 9, "a frame gap at 120 fps: steps of at most 1 ms");
+        assert_eq!(dynamics.steps(1e9), Dynamics::MAX_RK4_STEPS);
+        assert_eq!(dynamics.steps(f64::INFINITY), Dynamics::MAX_RK4_STEPS);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::io::Cursor;
 use super::boxes::{self, RawBox, TrakBoxes};
 use super::fragments;
 use super::{check_size, Orientation, VideoError, VideoInfo, MAX_FPS};
+use crate::request::MIN_FPS;
 use avdecode::Codec;
 
 /// Where one sample (coded frame) lies in the file.
@@ -413,7 +414,7 @@ fn sample_fps(durations: &[u32], timescale: u32) -> Option<f64> {
         }
         body.len() as f64 * f64::from(timescale) / ticks as f64
     };
-    (fps.is_finite() && fps > 0.0 && fps <= MAX_FPS).then_some(fps)
+    (fps.is_finite() && (MIN_FPS..=MAX_FPS).contains(&fps)).then_some(fps)
 }
 
 /// Resolves every sample's offset and size from the chunk tables, in decode order.

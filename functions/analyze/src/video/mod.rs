@@ -47,6 +47,7 @@ mod fragments;
 #[cfg(test)]
 mod tests;
 
+use crate::request::MAX_FPS;
 use std::panic::catch_unwind;
 
 pub use decode::VideoFrames;
@@ -57,9 +58,6 @@ pub use decode::VideoFrames;
 pub const MAX_LONG_SIDE: u32 = 4096;
 /// See [`MAX_LONG_SIDE`].
 pub const MAX_SHORT_SIDE: u32 = 2304;
-
-/// Frame rates above this are treated as nonsense in the container (fastest cameras: a few kHz).
-const MAX_FPS: f64 = 10_000.0;
 
 /// Whether frames of this size are within [`MAX_LONG_SIDE`] x [`MAX_SHORT_SIDE`].
 fn check_size(width: u32, height: u32) -> Result<(), VideoError> {
