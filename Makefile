@@ -14,7 +14,7 @@ export PORT ?= 8000
 
 FUNCTIONS := analyze runs health prune flags live
 
-.PHONY: setup setup-ort setup-ffmpeg setup-tools run test build lint bench lambda model-layer fmt $(FUNCTIONS) help
+.PHONY: setup setup-ort setup-ffmpeg setup-tools run test build lint bench bench-load fuzz lambda model-layer fmt $(FUNCTIONS) help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,9 +34,10 @@ run: setup-ort ## the dispatcher on :$(PORT) with the file store under ./data an
 	FFMPEG_CLI=0 ./scripts/setup-ffmpeg.sh
 	cargo run --release -p local --bin dispatcher
 
-test: setup ## every test of the workspace, and the runs dashboard in a real browser
+test: setup ## every test of the workspace, the runs dashboard in a real browser, and the API fuzz
 	cargo test --workspace
 	$(MAKE) test-browser
+	$(MAKE) test-api-fuzz
 
 build: ## release build of every binary
 	cargo build --release --workspace
@@ -53,6 +54,9 @@ bench: setup ## benchmarks (figures go to docs/PERFORMANCE.md)
 	cargo bench -p golfiq-tests --bench runs_list
 	cargo bench -p models --bench detector
 	./scripts/bench-analyze.sh
+
+bench-load: setup ## mixed load on the dispatcher with wrk: 4 analyses plus run/list/flag reads for 2 minutes (LOAD_SECONDS)
+	./scripts/bench-load.sh
 
 lambda: setup ## every function's Lambda artefact (target/lambda/<name>/bootstrap) with cargo-lambda
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release $(addprefix --bin ,$(FUNCTIONS))
@@ -74,7 +78,7 @@ $(FUNCTIONS): ## one function's binary, native build (`make lambda` builds the L
 # from node's test runner, against target/debug binaries. Screenshots go to tests/artifacts/browser/.
 CARGO_TARGET ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: setup-browser test-browser
+.PHONY: setup-browser test-browser test-api-fuzz
 
 setup-browser: ## chromium (apt) and the browser tests' npm packages, when missing
 	scripts/setup-browser.sh
@@ -84,3 +88,17 @@ test-browser: setup-browser ## the runs dashboard in headless Chromium (screensh
 	cd tests/browser && GOLFIQ_DISPATCHER=$(CARGO_TARGET)/debug/dispatcher \
 	  GOLFIQ_SEED_RUNS=$(CARGO_TARGET)/debug/seed_runs GOLFIQ_ARTIFACTS=$(CURDIR)/tests/artifacts/browser \
 	  node --test --test-concurrency=1 dashboard.test.mjs
+
+# Schema-driven API fuzz (scripts/api-fuzz.sh): schemathesis (PyPI, into .tools/schemathesis) against
+# docs/openapi.yaml on the debug dispatcher with a throw-away store; reports in tests/artifacts/api-fuzz.
+test-api-fuzz: setup-ort ## schemathesis against docs/openapi.yaml: no 5xx, every answer as documented (~2 min)
+	FFMPEG_CLI=0 ./scripts/setup-ffmpeg.sh
+	cargo build -p local --bin dispatcher
+	GOLFIQ_DISPATCHER=$(CARGO_TARGET)/debug/dispatcher ./scripts/api-fuzz.sh
+
+# Coverage-guided fuzzing of the request-bytes parsers (fuzz/README.md): cargo fuzz on stable, its
+# own workspace and target dir (fuzz/target; the first build takes ~14 min on 2 cores, so CI runs
+# the bounded property tests and replays the committed crashers in `make test` instead).
+
+fuzz: ## cargo fuzz: replay fuzz/regressions, then each parser's target for FUZZ_SECONDS (default 20) s
+	./scripts/fuzz.sh

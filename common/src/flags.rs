@@ -256,7 +256,7 @@ pub fn apply_update(
     next.meta = FlagsMeta {
         updated_at: Some(crate::runs::format_ts(&at)),
         updated_by: Some(by.to_string()),
-        version: current.meta.version + 1,
+        version: current.meta.version.saturating_add(1),
     };
     Ok((next, changes))
 }

@@ -37,7 +37,18 @@ pub fn meters_per_pixel(ref_len_m: f64, ref_len_px: f64, calibration: Option<&Va
         if !positive(ref_len_px) {
             errors.push(format!("ref_len_px must be a positive number, got {ref_len_px}"));
         }
-        return if errors.is_empty() { Ok(ref_len_m / ref_len_px) } else { Err(CalibrationError(errors)) };
+        if !errors.is_empty() {
+            return Err(CalibrationError(errors));
+        }
+        // Each finite and positive, the ratio can still overflow or vanish (1e300 / 1e-300).
+        let scale = ref_len_m / ref_len_px;
+        return if positive(scale) {
+            Ok(scale)
+        } else {
+            Err(CalibrationError(vec![format!(
+                "ref_len_m / ref_len_px must be a finite positive scale, got {ref_len_m} / {ref_len_px} = {scale}"
+            )]))
+        };
     };
     let Value::Object(map) = cal else {
         return Err(CalibrationError(vec!["calibration must be a JSON object".into()]));
@@ -91,10 +102,15 @@ pub fn meters_per_pixel(ref_len_m: f64, ref_len_px: f64, calibration: Option<&Va
     };
     if let (Some(p), Some(d)) = (&pts, distance) {
         let px = ((p[1].0 - p[0].0).powi(2) + (p[1].1 - p[0].1).powi(2)).sqrt();
-        if px < 1.0 {
-            errors.push("calibration.points must be at least 1 px apart".into());
+        if !(px.is_finite() && px >= 1.0) {
+            errors.push("calibration.points must be at least 1 px apart, at a finite distance".into());
         } else if errors.is_empty() {
-            return Ok(d / px);
+            let scale = d / px;
+            if positive(scale) {
+                return Ok(scale);
+            }
+            errors
+                .push(format!("calibration distanceM / points distance must be a finite positive scale, got {scale}"));
         }
     }
     Err(CalibrationError(errors))

@@ -62,6 +62,32 @@ pub(super) fn children<'a>(data: &'a [u8], parent: &str) -> Result<Vec<RawBox<'a
     Ok(out)
 }
 
+/// The containers the `mp4` crate walks itself below a track.
+const CRATE_CONTAINERS: [&[u8; 4]; 4] = [b"mdia", b"minf", b"dinf", b"stbl"];
+
+/// Refuses a box tree the `mp4` crate would loop on forever: a child whose size field is 0 ("to
+/// the end of the parent", legal only at the top level) inside a container it walks sends its read
+/// loop back to the same box (found by `cargo fuzz`, fuzz/regressions/mp4_probe). `data` is a run
+/// of boxes; the crate's containers among them are checked all the way down.
+pub(super) fn refuse_open_ended(data: &[u8], parent: &str) -> Result<(), VideoError> {
+    let mut rest = data;
+    while rest.len() >= 8 {
+        if rest[..4] == [0, 0, 0, 0] {
+            return Err(VideoError::Corrupt(format!("a box inside '{parent}' has size 0")));
+        }
+        let (kind, header_len, len) =
+            box_header(rest).ok_or_else(|| VideoError::Corrupt(format!("a box inside '{parent}' has a bad size")))?;
+        let len = usize::try_from(len).ok().filter(|&l| l <= rest.len()).ok_or_else(|| {
+            VideoError::Corrupt(format!("the '{}' box inside '{parent}' runs past its end", fourcc(kind)))
+        })?;
+        if CRATE_CONTAINERS.contains(&&kind) {
+            refuse_open_ended(&rest[header_len..len], &fourcc(kind))?;
+        }
+        rest = &rest[len..];
+    }
+    Ok(())
+}
+
 pub(super) struct TopLevel<'a> {
     pub boxes: Vec<RawBox<'a>>,
     /// The type of a last box that the upload ends inside of (kept, cut short, in `boxes`).

@@ -342,6 +342,7 @@ fn parse_tables(moov: RawBox<'_>, t: &TrakBoxes<'_>) -> Result<Tables, VideoErro
     let corrupt = |e: String| VideoError::Corrupt(e);
     let mvhd = boxes::find(&boxes::children(moov.body(), "moov")?, b"mvhd")
         .ok_or_else(|| corrupt("there is no 'mvhd' box".into()))?;
+    boxes::refuse_open_ended(t.mdia.whole, "trak")?;
     let mut mdia = t.mdia.whole.to_vec();
     if let Some(at) = t.entry.kind_at {
         if let Some(kind) = mdia.get_mut(at..at + 4) {

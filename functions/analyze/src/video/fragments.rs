@@ -96,7 +96,8 @@ pub(super) fn read(data: &[u8], top: &[RawBox<'_>], moov: &[RawBox<'_>], track_i
             }
             let mut data_cursor = base;
             for trun in traf_boxes.iter().filter(|b| &b.kind == b"trun") {
-                read_trun(trun.body(), base, &mut data_cursor, local, &mut next_dts, &mut out, &mut dts_of_sample)?;
+                let run = Run { base, data_len: data.len() };
+                read_trun(trun.body(), run, &mut data_cursor, local, &mut next_dts, &mut out, &mut dts_of_sample)?;
             }
         }
     }
@@ -108,10 +109,21 @@ pub(super) fn read(data: &[u8], top: &[RawBox<'_>], moov: &[RawBox<'_>], track_i
     Ok(out)
 }
 
+/// Most samples one file's fragments may describe (an hour at 240 fps): a `trun` without
+/// per-sample fields takes 8 bytes to claim four billion samples.
+const MAX_FRAGMENT_SAMPLES: usize = 1_000_000;
+
+/// Where a `trun`'s offsets count from, and the upload's length (no sample lies past it).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    base: u64,
+    data_len: usize,
+}
+
 /// One `trun`: its samples appended to `out`; `cursor` is where the previous run's data ended.
 fn read_trun(
     b: &[u8],
-    base: u64,
+    Run { base, data_len }: Run,
     cursor: &mut u64,
     d: Defaults,
     dts: &mut u64,
@@ -138,6 +150,12 @@ fn read_trun(
     // Bound the count by the bytes that describe it before reserving anything.
     if per_sample > 0 && count > b.len().saturating_sub(at) / per_sample {
         return Err(cut());
+    }
+    // Without per-sample fields the count is bounded by nothing in the box: every sample takes at
+    // least its default size of the upload, and no file holds more than MAX_FRAGMENT_SAMPLES.
+    let room = if per_sample == 0 && d.size > 0 { data_len / d.size as usize } else { usize::MAX };
+    if count > room || dts_of_sample.len().saturating_add(count) > MAX_FRAGMENT_SAMPLES {
+        return Err(format!("a 'trun' claims {count} samples, more than the upload can hold"));
     }
     for i in 0..count {
         let mut next = || {
