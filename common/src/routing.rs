@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use http::Method;
-use lambda_http::Request;
+use lambda_http::{Body, Request, Response};
 
 use crate::auth::Guard;
 use crate::error::{ApiError, ErrorCode};
@@ -131,6 +131,20 @@ pub fn route_request<E: Copy>(
     let (route, params) = find_route(routes, req.method(), req.uri().path())?;
     crate::auth::check(config, route.guard, req)?;
     Ok(Matched { endpoint: route.endpoint, template: route.path, params })
+}
+
+/// A function crate's Lambda entry: finds the request's route in `routes` (404, 405 or the guard's
+/// 401 otherwise), then hands it to the crate's `serve`.
+pub async fn handle<E: Copy, Fut: std::future::Future<Output = Response<Body>>>(
+    config: &crate::config::Config,
+    routes: &[Route<E>],
+    req: Request,
+    serve: impl FnOnce(Request, Matched<E>) -> Fut,
+) -> Response<Body> {
+    match route_request(config, routes, &req) {
+        Ok(matched) => serve(req, matched).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use axum::response::Response as AxumResponse;
 use common::error::{ApiError, ErrorCode};
 use common::http::{build_request, log_request, with_source_ip};
 use common::lambda_http::{Body, Request, RequestExt, Response};
-use common::routing::{route_request, Matched, Route};
+use common::routing::{self, route_request, Matched, Route};
 use common::state::AppState;
 
 /// The function groups the dispatcher routes to.
@@ -98,10 +98,9 @@ impl Group {
             Group::Prune => prune::handle(state, req).await,
             Group::Flags => flags::handle(state, req).await,
             Group::Live => live::handle(state, req).await,
-            Group::Dashboard | Group::Metrics => match route_request(&state.config, &self.routes(), &req) {
-                Ok(matched) => serve(state, req, matched).await,
-                Err(e) => e.into_response(),
-            },
+            Group::Dashboard | Group::Metrics => {
+                routing::handle(&state.config, &self.routes(), req, |req, matched| serve(state, req, matched)).await
+            }
         }
     }
 }

@@ -38,7 +38,7 @@ use common::error::respond;
 use common::error::ApiError;
 use common::lambda_http::http::Method;
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{find_route, route_request, Matched, Route};
+use common::routing::{self, find_route, Matched, Route};
 use common::state::AppState;
 use models::{ModelRegistry, SessionOptions, Thresholds};
 
@@ -134,10 +134,7 @@ pub fn install(state: AppState) -> AppState {
 
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    match route_request(&state.config, ROUTES, &req) {
-        Ok(matched) => serve(state, req, matched).await,
-        Err(e) => e.into_response(),
-    }
+    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).

@@ -11,7 +11,7 @@ use common::flags::{evaluate_all, FlagsConfig};
 use common::http::{header, json_response, query_param};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{route_request, Matched, Route};
+use common::routing::{self, Matched, Route};
 use common::state::AppState;
 use serde_json::{json, Value};
 
@@ -54,10 +54,7 @@ pub const MAX_AUDIT_LIMIT: usize = 500;
 
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    match route_request(&state.config, ROUTES, &req) {
-        Ok(matched) => serve(state, req, matched).await,
-        Err(e) => e.into_response(),
-    }
+    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).

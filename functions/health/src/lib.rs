@@ -9,7 +9,7 @@ use common::flag_store::FlagStoreError;
 use common::http::json_response;
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{route_request, Matched, Route};
+use common::routing::{self, Matched, Route};
 use common::state::AppState;
 use common::storage::{Key, StorageError};
 use models::ModelRegistry;
@@ -33,10 +33,7 @@ pub const ROUTES: &[Route<Endpoint>] = &[
 
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    match route_request(&state.config, ROUTES, &req) {
-        Ok(matched) => serve(state, req, matched).await,
-        Err(e) => e.into_response(),
-    }
+    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).

@@ -24,7 +24,7 @@ use common::http::{json_response, query_param};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
-use common::routing::{route_request, Matched, Route};
+use common::routing::{self, Matched, Route};
 use common::state::AppState;
 use serde_json::{json, Map, Value};
 
@@ -82,10 +82,7 @@ pub const EXCHANGE_WINDOW_MS: i64 = 60_000;
 
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    match route_request(&state.config, ROUTES, &req) {
-        Ok(matched) => serve(state, req, matched).await,
-        Err(e) => e.into_response(),
-    }
+    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).

@@ -15,7 +15,7 @@ use common::http::{json_response, query_param};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
-use common::routing::{route_request, Matched, Route};
+use common::routing::{self, Matched, Route};
 use common::state::AppState;
 use serde_json::{json, Value};
 
@@ -38,10 +38,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
     if matches!(req.request_context_ref(), Some(RequestContext::PassThrough)) {
         return scheduled(state, &req).await;
     }
-    match route_request(&state.config, ROUTES, &req) {
-        Ok(matched) => serve(state, req, matched).await,
-        Err(e) => e.into_response(),
-    }
+    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).

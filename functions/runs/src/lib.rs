@@ -9,7 +9,7 @@ use common::error::{respond, ApiError, ErrorCode};
 use common::http::{json_response, query_param, set_run_id_header};
 use common::lambda_http::http::{Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{route_request, Matched, Route};
+use common::routing::{self, Matched, Route};
 use common::run_store::{Cursor, RunFilter};
 use common::runs::{ModelVariant, RunId, RunKind, RunStatus};
 use common::state::AppState;
@@ -47,10 +47,7 @@ pub const MAX_LIMIT: usize = 200;
 
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    match route_request(&state.config, ROUTES, &req) {
-        Ok(matched) => serve(state, req, matched).await,
-        Err(e) => e.into_response(),
-    }
+    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).
