@@ -157,8 +157,8 @@ fn parse_settings(flag: &str, v: &Value, base: &FlagSettings, unknown: Unknown) 
             "rolloutPercent" => {
                 match value {
                     Value::Null => out.rollout_percent = None,
-                    Value::Number(n) => match n.as_u64() {
-                        Some(p) if p <= 100 => out.rollout_percent = Some(p as u8),
+                    Value::Number(n) => match crate::http::whole_number(n) {
+                        Some(p @ 0..=100) => out.rollout_percent = Some(p as u8),
                         _ => errors
                             .push(format!("{flag}.rolloutPercent: must be an integer from 0 to 100 or null, got {n}")),
                     },
@@ -432,6 +432,9 @@ mod tests {
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(update(&base, json!({"f": {"rolloutPercent": 0, "allowlist": null, "force": null}})).is_ok());
         assert!(update(&base, json!({"A_1": {"rolloutPercent": 100}})).is_ok());
+        // JSON Schema's integer: a whole number written with a fraction part is one.
+        let (cfg, _) = update(&base, json!({"f": {"rolloutPercent": 10.0}})).expect("10.0 is 10");
+        assert_eq!(cfg.flags["f"].rollout_percent, Some(10));
     }
 
     #[test]

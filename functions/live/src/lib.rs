@@ -293,7 +293,9 @@ impl Live<'_> {
     async fn mint_token(&self, body: &Map<String, Value>) -> Result<Value, ApiError> {
         let ttl = match body.get("ttl") {
             None | Some(Value::Null) => DEFAULT_TOKEN_TTL_S,
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or(DEFAULT_TOKEN_TTL_S),
+            Some(Value::Number(n)) if common::http::whole_number(n).is_some() => {
+                common::http::whole_number(n).unwrap_or(DEFAULT_TOKEN_TTL_S)
+            }
             Some(other) => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidLiveRequest,

@@ -87,7 +87,10 @@ pub fn parse_request(state: &AppState, req: &Request) -> Result<(Policy, bool), 
         }
         match body.get(field) {
             None | Some(Value::Null) => Ok(env),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| invalid(field, n)),
+            Some(Value::Number(n)) => common::http::whole_number(n)
+                .and_then(|v| u64::try_from(v).ok())
+                .map(Some)
+                .ok_or_else(|| invalid(field, n)),
             Some(other) => Err(invalid(field, other)),
         }
     };
