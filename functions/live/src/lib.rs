@@ -293,15 +293,15 @@ impl Live<'_> {
     async fn mint_token(&self, body: &Map<String, Value>) -> Result<Value, ApiError> {
         let ttl = match body.get("ttl") {
             None | Some(Value::Null) => DEFAULT_TOKEN_TTL_S,
-            Some(Value::Number(n)) if common::http::whole_number(n).is_some() => {
-                common::http::whole_number(n).unwrap_or(DEFAULT_TOKEN_TTL_S)
-            }
-            Some(other) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidLiveRequest,
-                    format!("ttl must be whole seconds, got {other}"),
-                ))
-            }
+            Some(other) => match other.as_number().and_then(common::http::whole_number) {
+                Some(ttl) => ttl,
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidLiveRequest,
+                        format!("ttl must be whole seconds, got {other}"),
+                    ))
+                }
+            },
         }
         .clamp(1, MAX_TOKEN_TTL_S);
         let key = self.viewer_key()?;

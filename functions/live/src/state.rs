@@ -80,10 +80,6 @@ fn key(s: String) -> Result<Key, ApiError> {
     Key::parse(s).map_err(|e| ApiError::internal("live key").with_cause(e.to_string()))
 }
 
-fn storage(e: StorageError) -> ApiError {
-    ApiError::from(e)
-}
-
 impl LiveStore {
     /// The store over the deployment's blob store.
     pub fn new(blobs: SharedBlobStore) -> Self {
@@ -98,7 +94,7 @@ impl LiveStore {
                 Ok((doc, Some(blob.version)))
             }
             Err(StorageError::NotFound(_)) => Ok((T::default(), None)),
-            Err(e) => Err(storage(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -127,7 +123,7 @@ impl LiveStore {
             match written {
                 Ok(_) => return Ok(result),
                 Err(StorageError::VersionMismatch(_) | StorageError::AlreadyExists(_) | StorageError::NotFound(_)) => {}
-                Err(e) => return Err(storage(e)),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(ApiError::new(ErrorCode::Conflict, "the live event is under too much concurrent change; retry"))
