@@ -54,17 +54,19 @@ where
     run_lambda_with(|state| state, handle).await
 }
 
-/// [`run_lambda`] with a start-up step that completes the state once per cold start (the analyze
-/// function installs its model registry and inference engine with it).
-pub async fn run_lambda_with<P, F, Fut>(prepare: P, handle: F) -> Result<(), lambda_http::Error>
+/// [`run_lambda`] with a start-up step that builds the function's own state once per cold start
+/// (the analyze function's holds its inference engine, the health function's its weights catalog).
+pub async fn run_lambda_with<S, P, F, Fut>(prepare: P, handle: F) -> Result<(), lambda_http::Error>
 where
-    P: FnOnce(AppState) -> AppState,
-    F: Fn(Arc<AppState>, Request) -> Fut + Send + Sync,
+    S: Send + Sync + 'static,
+    P: FnOnce(AppState) -> S,
+    F: Fn(Arc<S>, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Response<Body>> + Send,
 {
     init_tracing();
-    let state = Arc::new(prepare(state_or_exit().await));
-    let cors = crate::http::cors_layer(&state.config);
+    let app = state_or_exit().await;
+    let cors = crate::http::cors_layer(&app.config);
+    let state = Arc::new(prepare(app));
     let handle = &handle;
     lambda_http::run(tower::Layer::layer(
         &cors,

@@ -19,7 +19,9 @@ fn flags_file_name(config: &Config) -> Result<String, String> {
         .ok_or_else(|| format!("FEATURE_FLAGS_CONFIG_PATH={} has no file name", path.display()))
 }
 
-/// What every handler is given.
+/// What every function shares: configuration and the stores. A function that needs more wraps it
+/// in a typed state of its own (`analyze::AnalyzeState` holds the inference engine,
+/// `health::HealthState` the weights), built once at start-up.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Configuration, loaded once.
@@ -32,10 +34,6 @@ pub struct AppState {
     pub flags: FlagStore,
     /// Large uploads (presigned on S3, through the dispatcher on files).
     pub uploads: UploadStore,
-    /// Services owned by crates `common` must not depend on, installed once by the binary that
-    /// needs them: the analyze engine and the model registry (`ort` is linked only where inference
-    /// happens, so `common` cannot name their types). Keyed by type, like axum's `Extension`.
-    pub extensions: http::Extensions,
 }
 
 impl AppState {
@@ -79,21 +77,7 @@ impl AppState {
     pub fn assemble(config: Config, blobs: SharedBlobStore, flags: FlagStore) -> Self {
         let flags = flags.with_env(config.flag_env.clone());
         let uploads = UploadStore::local(Arc::new(FileBlobStore::new(config.runs_upload_dir.clone())));
-        AppState {
-            config: Arc::new(config),
-            runs: RunStore::new(blobs.clone()),
-            blobs,
-            flags,
-            uploads,
-            extensions: http::Extensions::new(),
-        }
-    }
-
-    /// The same state with `service` installed (see [`AppState::extensions`]); a second value of
-    /// the same type replaces the first.
-    pub fn with_extension<T: Clone + Send + Sync + 'static>(mut self, service: T) -> Self {
-        self.extensions.insert(service);
-        self
+        AppState { config: Arc::new(config), runs: RunStore::new(blobs.clone()), blobs, flags, uploads }
     }
 
     /// The same state with another upload store.

@@ -112,7 +112,8 @@ mod tests {
 
     fn get(state: &AppState, path: &str) -> Response<Body> {
         let req = build_request(Method::GET, path.parse().expect("uri"), HeaderMap::new(), Vec::new());
-        let handle = crate::Group::Dashboard.handle(state, req);
+        let services = crate::Services::new(state.clone());
+        let handle = crate::Group::Dashboard.handle(&services, req);
         tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(handle)
     }
 

@@ -88,18 +88,18 @@ impl Group {
 
     /// Serves a request as the group's Lambda function would (the tests that drive Lambda
     /// fixtures): the group's own `handle`, which matches the crate's table itself. The dashboard
-    /// and the metrics have no Lambda: they are matched in the group's routes here. The state must
-    /// have been through [`prepare`] for the analyze group.
-    pub async fn handle(self, state: &AppState, req: Request) -> Response<Body> {
+    /// and the metrics have no Lambda: they are matched in the group's routes here.
+    pub async fn handle(self, services: &Services, req: Request) -> Response<Body> {
+        let app = &services.app;
         match self {
-            Group::Analyze => analyze::handle(state, req).await,
-            Group::Runs => runs::handle(state, req).await,
-            Group::Health => health::handle(state, req).await,
-            Group::Prune => prune::handle(state, req).await,
-            Group::Flags => flags::handle(state, req).await,
-            Group::Live => live::handle(state, req).await,
+            Group::Analyze => analyze::handle(&services.analyze, req).await,
+            Group::Runs => runs::handle(app, req).await,
+            Group::Health => health::handle(&services.health, req).await,
+            Group::Prune => prune::handle(app, req).await,
+            Group::Flags => flags::handle(app, req).await,
+            Group::Live => live::handle(app, req).await,
             Group::Dashboard | Group::Metrics => {
-                routing::handle(&state.config, &self.routes(), req, |req, matched| serve(state, req, matched)).await
+                routing::handle(&app.config, &self.routes(), req, |req, matched| serve(services, req, matched)).await
             }
         }
     }
@@ -158,53 +158,74 @@ pub fn route_table() -> Vec<Route<Endpoint>> {
         .collect()
 }
 
-/// Runs a matched route: the owning crate's `serve`, with the endpoint and path parameters the
-/// dispatcher's one match found (the crate does not match again).
-pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+/// Runs a matched route: the owning crate's `serve` with its own state, and the endpoint and path
+/// parameters the dispatcher's one match found (the crate does not match again).
+pub async fn serve(services: &Services, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
     let Matched { endpoint, template, params } = matched;
+    let app = &services.app;
     macro_rules! to {
-        ($krate:ident, $e:expr) => {
-            $krate::serve(state, req, Matched { endpoint: $e, template, params })
+        ($krate:ident, $state:expr, $e:expr) => {
+            $krate::serve($state, req, Matched { endpoint: $e, template, params })
         };
     }
     match endpoint {
-        Endpoint::Analyze(e) => to!(analyze, e).await,
-        Endpoint::Runs(e) => to!(runs, e).await,
-        Endpoint::Health(e) => to!(health, e).await,
-        Endpoint::Prune(e) => to!(prune, e).await,
-        Endpoint::Flags(e) => to!(flags, e).await,
-        Endpoint::Live(e) => to!(live, e).await,
-        Endpoint::Dashboard(e) => to!(dashboard, e),
-        Endpoint::Metrics(e) => to!(metrics, e).await,
+        Endpoint::Analyze(e) => to!(analyze, &services.analyze, e).await,
+        Endpoint::Runs(e) => to!(runs, app, e).await,
+        Endpoint::Health(e) => to!(health, &services.health, e).await,
+        Endpoint::Prune(e) => to!(prune, app, e).await,
+        Endpoint::Flags(e) => to!(flags, app, e).await,
+        Endpoint::Live(e) => to!(live, app, e).await,
+        Endpoint::Dashboard(e) => to!(dashboard, app, e),
+        Endpoint::Metrics(e) => to!(metrics, &services.analyze, e).await,
+    }
+}
+
+/// Every function's state in one process, built once at start-up: the shared stores, and the
+/// typed states of the functions that need more (they share one model registry, so /ready loads
+/// the very detector the first analysis uses).
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Configuration and the stores (runs, prune, flags, live, the dashboard).
+    pub app: AppState,
+    /// The analyze function's engine and job queue (also read by /metrics).
+    pub analyze: analyze::AnalyzeState,
+    /// The health function's view of the weights: the analyze engine's registry.
+    pub health: health::HealthState,
+}
+
+impl Services {
+    /// The services `app.config` describes (the registry loads each variant lazily, on first use).
+    pub fn new(app: AppState) -> Self {
+        Self::with_analyze(analyze::AnalyzeState::new(app))
+    }
+
+    /// The services around a given analyze state (tests give one with their own job queue).
+    pub fn with_analyze(analyze: analyze::AnalyzeState) -> Self {
+        let health = health::HealthState::new(analyze.app.clone()).with_models(analyze.engine.registry().clone());
+        Services { app: analyze.app.clone(), analyze, health }
     }
 }
 
 struct Dispatcher {
-    state: AppState,
+    services: Services,
     routes: Vec<Route<Endpoint>>,
-}
-
-/// Completes a state for serving every group: installs the model registry and the analyze engine
-/// (idempotent; the registry loads each variant lazily, on first use).
-pub fn prepare(state: AppState) -> AppState {
-    analyze::install(state)
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    services: Services,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = prepare(state);
+    let state = &services.app;
     metrics::install();
-    legacy_import(&state).await;
-    recover(&state).await;
+    legacy_import(state).await;
+    recover(&services).await;
     tokio::spawn(reaper_timer(state.clone()));
-    if let Some(sqs) = state.extensions.get::<analyze::jobs::InstalledQueue>().and_then(|q| q.sqs.clone()) {
+    if let Some(sqs) = services.analyze.queue.as_ref().and_then(|q| q.sqs.clone()) {
         // With ANALYZE_QUEUE_URL the dispatcher submits to SQS and consumes it too; several
         // dispatchers on one queue share the work.
-        tokio::spawn(analyze::jobs::poll_sqs(state.clone(), sqs));
+        tokio::spawn(analyze::jobs::poll_sqs(services.analyze.clone(), sqs));
     }
     if let Some(minutes) = state.config.runs_prune_interval_minutes {
         let every =
@@ -213,7 +234,7 @@ pub async fn run(
     }
     let routes = route_table();
     let cors = common::http::cors_layer(&state.config);
-    let app = axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { state, routes })).layer(cors);
+    let app = axum::Router::new().fallback(dispatch).with_state(Arc::new(Dispatcher { services, routes })).layer(cors);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
@@ -260,12 +281,12 @@ async fn legacy_import(state: &AppState) {
 
 /// After a crash: ends the runs the previous life left that nobody will finish, and puts its
 /// queued asynchronous runs back into the in-process queue. Never fatal.
-async fn recover(state: &AppState) {
-    if let Err(e) = prune::reap_abandoned(state).await {
+async fn recover(services: &Services) {
+    if let Err(e) = prune::reap_abandoned(&services.app).await {
         tracing::error!(error = %e, "reaper pass at start-up failed");
     }
     // In the background: more runs than the queue holds wait for room as it drains.
-    let state = state.clone();
+    let state = services.analyze.clone();
     tokio::spawn(async move {
         match analyze::jobs::resubmit_stored(&state).await {
             Ok(0) => {}
@@ -335,19 +356,19 @@ async fn dispatch(State(d): State<Arc<Dispatcher>>, req: HttpRequest<AxumBody>) 
     let (parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
     let mut route_label = "unmatched";
-    let resp = match read_body(&d.state, &parts.headers, body).await {
+    let resp = match read_body(&d.services.app, &parts.headers, body).await {
         Err(e) => e.into_response(),
         Ok(bytes) => {
             let mut lreq = build_request(parts.method, parts.uri, parts.headers, bytes);
             if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
                 lreq = with_source_ip(lreq, peer.ip());
             }
-            match route_request(&d.state.config, &d.routes, &lreq) {
+            match route_request(&d.services.app.config, &d.routes, &lreq) {
                 Err(e) => e.into_response(),
                 Ok(matched) => {
                     route_label = matched.template;
                     let lreq = lreq.with_path_parameters(matched.params.clone());
-                    serve(&d.state, lreq, matched).await
+                    serve(&d.services, lreq, matched).await
                 }
             }
         }

@@ -6,5 +6,5 @@ async fn main() -> std::io::Result<()> {
     let state = common::bootstrap::state_or_exit().await;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", state.config.port)).await?;
     tracing::info!(addr = %listener.local_addr()?, "dispatcher listening");
-    local::run(listener, state, local::shutdown_signal()).await
+    local::run(listener, local::Services::new(state), local::shutdown_signal()).await
 }

@@ -5,15 +5,15 @@
 //! CloudWatch as EMF log lines instead. It takes the API key like the API (a scraper sends
 //! `x-api-key`, or `?apiKey=`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
+use analyze::AnalyzeState;
 use common::auth::Guard;
 use common::error::{respond, ApiError};
 use common::lambda_http::http::{HeaderValue, Method, StatusCode};
 use common::lambda_http::{Body, Request, Response};
 use common::routing::{Matched, Route};
 use common::runs::RunStatus;
-use common::state::AppState;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// What the route of this group serves.
@@ -49,21 +49,20 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 }
 
 /// Serves the matched metrics route.
-pub async fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+pub async fn serve(state: &AnalyzeState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
     respond(match matched.endpoint {
         Endpoint::Scrape => scrape(state).await,
     })
 }
 
-async fn scrape(state: &AppState) -> Result<Response<Body>, ApiError> {
+async fn scrape(state: &AnalyzeState) -> Result<Response<Body>, ApiError> {
     for status in RunStatus::ALL {
-        let n = state.runs.scan_ids(Some(*status)).await?.len();
+        let n = state.app.runs.scan_ids(Some(*status)).await?.len();
         metrics::gauge!("runs", "status" => status.as_str()).set(n as f64);
     }
-    if let Some(engine) = state.extensions.get::<Arc<analyze::Engine>>() {
-        metrics::gauge!("inference_queue_depth").set(engine.gate().waiting() as f64);
-        metrics::gauge!("inference_running").set(engine.gate().running() as f64);
-    }
+    let gate = state.engine.gate();
+    metrics::gauge!("inference_queue_depth").set(gate.waiting() as f64);
+    metrics::gauge!("inference_running").set(gate.running() as f64);
     let text = install().map(PrometheusHandle::render).unwrap_or_default();
     let mut resp = Response::new(Body::Text(text));
     *resp.status_mut() = StatusCode::OK;

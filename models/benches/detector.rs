@@ -10,7 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use models::{Frame, SessionOptions, StageTimings, Thresholds, YoloDetector, VARIANTS};
+use models::ModelVariant;
+use models::{Frame, SessionOptions, StageTimings, Thresholds, YoloDetector};
 
 const ITERS: usize = 30;
 
@@ -54,10 +55,10 @@ fn main() {
         "{:<8} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7}",
         "variant", "threads", "spin", "pre", "run", "post", "total", "python_run", "ratio"
     );
-    for variant in VARIANTS {
+    for variant in ModelVariant::ALL {
         for (threads, spinning) in [(1, false), (2, false), (2, true)] {
             let options = SessionOptions { sessions: 1, intra_threads: threads, spinning };
-            let det = YoloDetector::load(&weights.join(variant), options, Thresholds::default())
+            let det = YoloDetector::load(&weights.join(variant.as_str()), options, Thresholds::default())
                 .unwrap_or_else(|e| panic!("{variant}: {e}"));
             for _ in 0..3 {
                 det.detect_timed(&frame).unwrap_or_else(|e| panic!("{e}"));
@@ -68,7 +69,7 @@ fn main() {
             let run = median(runs.iter().map(|t| ms(t.inference)).collect());
             let post = median(runs.iter().map(|t| ms(t.postprocess)).collect());
             let total = median(runs.iter().map(|t| ms(t.preprocess + t.inference + t.postprocess)).collect());
-            let py = python_baseline(&weights.join(variant).join("model.onnx"), threads, spinning);
+            let py = python_baseline(&weights.join(variant.as_str()).join("model.onnx"), threads, spinning);
             let (py_s, ratio) = match py {
                 Some(p) => (format!("{p:.2}"), format!("{:.2}x", total / p)),
                 None => ("n/a".into(), "n/a".into()),

@@ -20,10 +20,10 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let (mut image, mut variant, mut out, mut score, mut dir) = (None, "yolov10".to_string(), None, None, None);
+    let (mut image, mut variant, mut out, mut score, mut dir) = (None, models::ModelVariant::Yolov10, None, None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--variant" => variant = args.next().ok_or("--variant needs a value")?,
+            "--variant" => variant = args.next().ok_or("--variant needs a value")?.parse()?,
             "--out" => out = Some(args.next().ok_or("--out needs a path")?),
             "--score" => score = Some(args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?),
             "--models-dir" => dir = Some(args.next().ok_or("--models-dir needs a path")?),
@@ -37,10 +37,10 @@ fn run() -> Result<(), String> {
     }
     let image = image.ok_or("usage: detect IMAGE [--variant yolov10|yolov11] [--out annotated.png]")?;
     let mut img = image::open(&image).map_err(|e| format!("{image}: {e}"))?.to_rgb8();
-    let root = dir.map(Into::into).unwrap_or_else(ModelRegistry::default_root);
+    let root = dir.map(Into::into).unwrap_or_else(models::default_root);
     let thresholds = Thresholds { score, ..Thresholds::default() };
     let registry = ModelRegistry::new(root, SessionOptions { sessions: 1, ..SessionOptions::default() }, thresholds);
-    let detector = registry.get(&variant).map_err(|e| e.to_string())?;
+    let detector = registry.get(variant).map_err(|e| e.to_string())?;
     let (dets, t) = detector.detect_timed(&Frame::from_image(&img)).map_err(|e| e.to_string())?;
     println!(
         "{image}: {}x{}, {variant}, {} detections at score >= {} (pre {:.1} ms, run {:.1} ms, post {:.1} ms)",

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use models::{golden, ModelRegistry, SessionOptions, Thresholds, VARIANTS};
+use models::{golden, ModelRegistry, ModelVariant, SessionOptions, Thresholds};
 
 fn main() -> ExitCode {
     match run() {
@@ -23,21 +23,21 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let mut args = std::env::args().skip(1);
-    let (mut variants, mut score) = (VARIANTS.iter().map(|v| v.to_string()).collect::<Vec<_>>(), None);
+    let (mut variants, mut score) = (ModelVariant::ALL.to_vec(), None);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--variant" => variants = vec![args.next().ok_or("--variant needs a value")?],
+            "--variant" => variants = vec![args.next().ok_or("--variant needs a value")?.parse()?],
             "--score" => score = Some(args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
     let registry = ModelRegistry::new(
-        ModelRegistry::default_root(),
+        models::default_root(),
         SessionOptions { sessions: 1, ..SessionOptions::default() },
         Thresholds { score, ..Thresholds::default() },
     );
     let mut all_pass = true;
-    for variant in &variants {
+    for variant in variants {
         let detector = registry.get(variant).map_err(|e| e.to_string())?;
         let reports = golden::check(detector.as_ref(), &golden::golden_dir())?;
         for r in &reports {

@@ -5,7 +5,8 @@
 //! - [`detection`]: classes, boxes, detections.
 //! - [`letterbox`]: frame → square NCHW input and boxes back (fast_image_resize).
 //! - [`decode`]: the YOLOv10 end-to-end and YOLO11 raw output layouts, class-aware NMS.
-//! - [`manifest`]: `manifest.json` and the sha256 check that guards every load.
+//! - [`manifest`]: what `manifest.json` says about running a model; its sha256 check is
+//!   `model_catalog`'s, which also owns the variants and where the weights lie.
 //! - [`runtime`]: finding and loading ONNX Runtime once, with an actionable error.
 //! - [`yolo`]: the ort-backed detector with its session pool.
 //! - [`registry`]: one lazily loaded detector per variant.
@@ -29,7 +30,8 @@ use std::path::PathBuf;
 pub use decode::Thresholds;
 pub use detection::{BBox, Class, Detection};
 pub use letterbox::Frame;
-pub use registry::{ModelRegistry, VariantState, VARIANTS};
+pub use model_catalog::{default_root, ModelReadiness, ModelVariant, VariantState};
+pub use registry::ModelRegistry;
 pub use yolo::{SessionOptions, StageTimings, YoloDetector};
 
 /// Model failures. Cloneable so a failed lazy load can be reported to every later caller.
@@ -79,9 +81,6 @@ pub enum ModelError {
         /// ONNX Runtime's message.
         reason: String,
     },
-    /// The variant is not one the project ships.
-    #[error("unknown model variant {0:?}")]
-    UnknownVariant(String),
     /// The variant's weights could not be loaded.
     #[error("model variant {variant} is unavailable: {reason}")]
     Unavailable {
@@ -96,6 +95,17 @@ pub enum ModelError {
     /// Inference failed.
     #[error("inference failed: {0}")]
     Inference(String),
+}
+
+impl From<model_catalog::IntegrityError> for ModelError {
+    fn from(e: model_catalog::IntegrityError) -> Self {
+        use model_catalog::IntegrityError as I;
+        match e {
+            I::Missing { path, reason } => ModelError::Missing { path, reason },
+            I::Manifest { path, reason } => ModelError::Manifest { path, reason },
+            I::Checksum { path, expected, actual } => ModelError::Checksum { path, expected, actual },
+        }
+    }
 }
 
 /// A detector of golf balls and club heads.

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use model_catalog::{sha256_file, OnnxSpec};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::detection::Class;
 use crate::ModelError;
@@ -17,15 +17,6 @@ pub struct TensorSpec {
     pub name: String,
     /// Static shape.
     pub shape: Vec<usize>,
-}
-
-/// Where the ONNX file is and what it must hash to.
-#[derive(Debug, Clone, Deserialize)]
-pub struct OnnxSpec {
-    /// File name beside the manifest.
-    pub file: String,
-    /// Lowercase hex sha256 of the file.
-    pub sha256: String,
 }
 
 /// The manifest fields the runtime uses (the file holds more: training data, epochs, licence...).
@@ -75,10 +66,7 @@ pub enum OutputLayout {
 impl Manifest {
     /// Reads `dir/manifest.json`.
     pub fn load(dir: &Path) -> Result<Manifest, ModelError> {
-        let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ModelError::Missing { path: path.clone(), reason: e.to_string() })?;
-        serde_json::from_str(&text).map_err(|e| ModelError::Manifest { path, reason: e.to_string() })
+        Ok(model_catalog::read_manifest(dir)?)
     }
 
     /// The model file's path.
@@ -131,29 +119,7 @@ impl Manifest {
     }
 }
 
-/// Hashes a file.
-pub fn sha256_file(path: &Path) -> Result<String, std::io::Error> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Reads the model file and checks it against the manifest's sha256, returning its bytes.
 pub fn verified_model_bytes(manifest: &Manifest, dir: &Path) -> Result<Vec<u8>, ModelError> {
-    let path = manifest.model_path(dir);
-    let bytes = std::fs::read(&path).map_err(|e| ModelError::Missing { path: path.clone(), reason: e.to_string() })?;
-    let actual: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    if !actual.eq_ignore_ascii_case(manifest.onnx.sha256.trim()) {
-        return Err(ModelError::Checksum { path, expected: manifest.onnx.sha256.clone(), actual });
-    }
-    Ok(bytes)
+    Ok(model_catalog::read_verified(&manifest.onnx, dir)?)
 }

@@ -6,33 +6,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
+use model_catalog::{ModelReadiness, ModelVariant, VariantState};
 
 use crate::decode::Thresholds;
-use crate::manifest::{verified_model_bytes, Manifest};
 use crate::yolo::{SessionOptions, YoloDetector};
 use crate::ModelError;
-
-/// The variants the project ships weights for.
-pub const VARIANTS: &[&str] = &["yolov10", "yolov11"];
-
-/// A variant's state, for /ready.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VariantState {
-    /// The variant.
-    pub variant: String,
-    /// `loaded`, `available` (verified, not loaded yet) or `unavailable`.
-    pub state: &'static str,
-    /// Why, when unavailable.
-    pub detail: String,
-}
 
 /// Detectors by variant.
 pub struct ModelRegistry {
     root: PathBuf,
     options: SessionOptions,
     thresholds: Thresholds,
-    loaded: BTreeMap<&'static str, OnceLock<Result<Arc<YoloDetector>, ModelError>>>,
+    loaded: BTreeMap<ModelVariant, OnceLock<Result<Arc<YoloDetector>, ModelError>>>,
 }
 
 impl std::fmt::Debug for ModelRegistry {
@@ -44,17 +29,8 @@ impl std::fmt::Debug for ModelRegistry {
 impl ModelRegistry {
     /// A registry over `root/<variant>/`.
     pub fn new(root: impl Into<PathBuf>, options: SessionOptions, thresholds: Thresholds) -> Self {
-        let loaded = VARIANTS.iter().map(|v| (*v, OnceLock::new())).collect();
+        let loaded = ModelVariant::ALL.iter().map(|v| (*v, OnceLock::new())).collect();
         ModelRegistry { root: root.into(), options, thresholds, loaded }
-    }
-
-    /// Where the weights are looked for when MODELS_DIR is unset (the server reads that variable
-    /// once, in `common::config`): `models/weights` in the working directory or a folder above it
-    /// or above the executable, then `/opt/models/weights` (Lambda layer, container image).
-    pub fn default_root() -> PathBuf {
-        locate::search("models/weights", &["/opt/models/weights"], |p| {
-            p.join(VARIANTS[0]).join("manifest.json").is_file()
-        })
     }
 
     /// The weights root.
@@ -63,37 +39,35 @@ impl ModelRegistry {
     }
 
     /// The detector for `variant`, loading it on first use.
-    pub fn get(&self, variant: &str) -> Result<Arc<YoloDetector>, ModelError> {
-        let cell = self.loaded.get(variant).ok_or_else(|| ModelError::UnknownVariant(variant.to_string()))?;
+    pub fn get(&self, variant: ModelVariant) -> Result<Arc<YoloDetector>, ModelError> {
+        let cell = &self.loaded[&variant];
         let outcome = cell.get_or_init(|| {
-            YoloDetector::load(&self.root.join(variant), self.options, self.thresholds).map(Arc::new).inspect_err(|e| {
-                tracing::error!(variant, error = %e, "model variant unavailable");
-            })
+            YoloDetector::load(&self.root.join(variant.as_str()), self.options, self.thresholds)
+                .map(Arc::new)
+                .inspect_err(|e| tracing::error!(%variant, error = %e, "model variant unavailable"))
         });
         match outcome {
             Ok(d) => Ok(d.clone()),
             Err(e) => Err(ModelError::Unavailable { variant: variant.to_string(), reason: e.to_string() }),
         }
     }
+}
 
-    /// Every variant's state without loading any: loaded ones say so; others have their manifest
-    /// read and checksum verified.
-    pub fn states(&self) -> Vec<VariantState> {
-        VARIANTS
+/// Where inference runs, ready means loaded: /ready loads the default variant for real, so the
+/// first analysis cannot fail on it.
+impl ModelReadiness for ModelRegistry {
+    fn prepare(&self, variant: ModelVariant) -> Result<&'static str, String> {
+        self.get(variant).map(|_| "loaded").map_err(|e| e.to_string())
+    }
+
+    /// Loaded variants say so; the others have their manifest read and checksum verified.
+    fn states(&self) -> Vec<VariantState> {
+        ModelVariant::ALL
             .iter()
-            .map(|v| {
-                let (state, detail) = match self.loaded.get(v).and_then(OnceLock::get) {
-                    Some(Ok(_)) => ("loaded", String::new()),
-                    Some(Err(e)) => ("unavailable", e.to_string()),
-                    None => {
-                        let dir = self.root.join(v);
-                        match Manifest::load(&dir).and_then(|m| verified_model_bytes(&m, &dir).map(|_| ())) {
-                            Ok(()) => ("available", String::new()),
-                            Err(e) => ("unavailable", e.to_string()),
-                        }
-                    }
-                };
-                VariantState { variant: v.to_string(), state, detail }
+            .map(|&variant| match self.loaded[&variant].get() {
+                Some(Ok(_)) => VariantState { variant, state: "loaded", detail: String::new() },
+                Some(Err(e)) => VariantState { variant, state: "unavailable", detail: e.to_string() },
+                None => VariantState::verified(&self.root, variant),
             })
             .collect()
     }

@@ -12,9 +12,9 @@
 
 use models::{golden, ModelRegistry, SessionOptions, Thresholds};
 
-fn reports(variant: &str) -> Vec<golden::FrameReport> {
+fn reports(variant: models::ModelVariant) -> Vec<golden::FrameReport> {
     let registry = ModelRegistry::new(
-        ModelRegistry::default_root(),
+        models::default_root(),
         SessionOptions { sessions: 1, intra_threads: 1, spinning: false },
         Thresholds::default(),
     );
@@ -24,17 +24,17 @@ fn reports(variant: &str) -> Vec<golden::FrameReport> {
     reports
 }
 
-fn assert_whole_bar(variant: &str) {
+fn assert_whole_bar(variant: models::ModelVariant) {
     let misses: Vec<String> = reports(variant).iter().filter(|r| !r.passed()).map(|r| r.line()).collect();
     assert!(misses.is_empty(), "{variant} missed golden frames:\n{}", misses.join("\n"));
 }
 
 #[test]
 fn yolov11_finds_ball_and_club_head_on_every_golden_frame() {
-    assert_whole_bar("yolov11");
+    assert_whole_bar(models::ModelVariant::Yolov11);
 }
 
 #[test]
 fn yolov10_finds_ball_and_club_head_on_every_golden_frame() {
-    assert_whole_bar("yolov10");
+    assert_whole_bar(models::ModelVariant::Yolov10);
 }

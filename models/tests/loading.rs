@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use models::manifest::{sha256_file, Manifest, OutputLayout};
-use models::{Class, Frame, ModelError, ModelRegistry, SessionOptions, Thresholds, YoloDetector, VARIANTS};
+use models::{Class, Frame, ModelError, ModelRegistry, SessionOptions, Thresholds, YoloDetector};
+use models::{ModelReadiness, ModelVariant};
 
 fn weights() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights")
@@ -35,10 +36,10 @@ fn doctored(variant: &str, bytes: &[u8], fix_checksum: bool) -> tempfile::TempDi
 
 #[test]
 fn manifests_match_their_model_files() {
-    for v in VARIANTS {
-        let dir = weights().join(v);
+    for v in ModelVariant::ALL {
+        let dir = weights().join(v.as_str());
         let m = Manifest::load(&dir).expect("manifest");
-        assert_eq!(&m.variant, v);
+        assert_eq!(m.variant, v.as_str());
         assert_eq!(sha256_file(&m.model_path(&dir)).expect("hash"), m.onnx.sha256, "{v}: checksum");
         assert_eq!(m.input_size(), Ok(640));
         assert_eq!(m.classes.get("0").map(String::as_str), Some("golf_ball"));
@@ -59,7 +60,7 @@ fn both_variants_load_and_run_on_a_frame() {
     let registry = ModelRegistry::new(weights(), one_session(), Thresholds::default());
     let frame_bytes = vec![90u8; 1280 * 720 * 3];
     let frame = Frame { width: 1280, height: 720, rgb: &frame_bytes };
-    for v in VARIANTS {
+    for &v in ModelVariant::ALL {
         let det = registry.get(v).expect("variant loads");
         let (dets, t) = det.detect_timed(&frame).expect("runs");
         assert!(dets.iter().all(|d| d.bbox.x2 <= 1280.0 && d.bbox.y2 <= 720.0), "{v}: boxes in the frame");
@@ -68,13 +69,12 @@ fn both_variants_load_and_run_on_a_frame() {
         assert!(std::sync::Arc::ptr_eq(&det, &registry.get(v).expect("cached")));
     }
     assert!(registry.states().iter().all(|s| s.state == "loaded"));
-    assert!(matches!(registry.get("yolov99"), Err(ModelError::UnknownVariant(_))));
 }
 
 #[test]
 fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one() {
-    for v in VARIANTS {
-        let dir = weights().join(v);
+    for v in ModelVariant::ALL {
+        let dir = weights().join(v.as_str());
         let manifest = Manifest::load(&dir).expect("manifest");
         let calibrated = manifest.calibrated_score().expect("valid");
         let calibrated = calibrated.unwrap_or_else(|| panic!("{v}: export.py writes score_threshold"));
@@ -146,9 +146,9 @@ fn a_missing_variant_is_unavailable_by_name_and_others_still_load() {
     };
     copy("yolov10");
     let registry = ModelRegistry::new(root.path(), one_session(), Thresholds::default());
-    let err = registry.get("yolov11").expect_err("no weights");
+    let err = registry.get(ModelVariant::Yolov11).expect_err("no weights");
     assert!(matches!(&err, ModelError::Unavailable { variant, .. } if variant == "yolov11"), "{err}");
-    assert!(registry.get("yolov10").is_ok());
+    assert!(registry.get(ModelVariant::Yolov10).is_ok());
     let states = registry.states();
     assert_eq!(
         states.iter().map(|s| (s.variant.as_str(), s.state)).collect::<Vec<_>>(),

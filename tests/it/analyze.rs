@@ -4,7 +4,6 @@
 //! their ground truth.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -221,7 +220,7 @@ async fn every_error_code_ends_its_run_failed_and_leaves_earlier_runs_untouched(
 
 /// A models dir where yolov11 is broken in the way named, yolov10 intact.
 fn broken_models(how: &str) -> tempfile::TempDir {
-    let src = models::ModelRegistry::default_root();
+    let src = models::default_root();
     let dir = tempfile::tempdir().expect("tmp");
     for v in ["yolov10", "yolov11"] {
         std::fs::create_dir_all(dir.path().join(v)).expect("mkdir");
@@ -287,7 +286,7 @@ async fn a_broken_variant_is_model_unavailable_or_analyze_failed_and_ready_says_
 #[tokio::test]
 async fn a_full_inference_queue_answers_overloaded_and_the_run_ends_failed() {
     let app = app(&[("INFERENCE_CONCURRENCY", "1"), ("INFERENCE_QUEUE_DEPTH", "0")]).await;
-    let engine = app.state.extensions.get::<Arc<analyze::Engine>>().expect("engine installed").clone();
+    let engine = app.services.analyze.engine.clone();
     let held = engine.gate().try_acquire().expect("the only slot");
     let got = post_frames(&app, "", grass_zip(2), &[], &[]).await;
     let run = assert_failed_run(&app, "queue full", got, 429, "OVERLOADED").await;
@@ -298,7 +297,7 @@ async fn a_full_inference_queue_answers_overloaded_and_the_run_ends_failed() {
 
     // With a queue, a waiting request gets the slot once it frees up.
     let app = app_with_queue().await;
-    let engine = app.state.extensions.get::<Arc<analyze::Engine>>().expect("engine").clone();
+    let engine = app.services.analyze.engine.clone();
     let held = engine.gate().try_acquire().expect("slot");
     let waiting = {
         let (client, url) = (app.client.clone(), app.url("/cv/analyze"));
@@ -508,7 +507,7 @@ async fn the_upload_flow_feeds_the_video_endpoint() {
 async fn a_client_that_hangs_up_does_not_leave_its_run_processing() {
     // The only inference slot is held, so the run waits queued while its client gives up.
     let app = app_with_queue().await;
-    let engine = app.state.extensions.get::<Arc<analyze::Engine>>().expect("engine").clone();
+    let engine = app.services.analyze.engine.clone();
     let held = engine.gate().try_acquire().expect("slot");
     let (frames, _) = render_swing(&SwingSpec::preset(640, 360, 60.0));
     let zip = frames_zip(&frames, ImageFormat::Jpeg);

@@ -129,8 +129,10 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
         ("LIVE_SIGN_SECRET", "fixture-hls-secret"),
         ("LIVE_VIEWER_SIGN_KEY", "fixture-viewer-key"),
     ];
-    let state =
-        local::prepare(common::state::AppState::from_config(config_with(dir.path(), &extra)).await.expect("state"));
+    let services = local::Services::new(
+        common::state::AppState::from_config(config_with(dir.path(), &extra)).await.expect("state"),
+    );
+    let state = &services.app;
     let run = seed_run(&state.runs, Utc::now(), RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
     state.runs.put_artifact(run.run_id, "preview.png", &[0x89, b'P', b'N', b'G', 0xff]).await.expect("artifact");
     let cases = [
@@ -181,7 +183,7 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
             .find(|r| r.method.as_str() == method && r.path == path)
             .map(|r| r.endpoint.group())
             .unwrap_or_else(|| panic!("{name}: no route {route_key}"));
-        let resp = group.handle(&state, from_str(&text).expect("parse event")).await;
+        let resp = group.handle(&services, from_str(&text).expect("parse event")).await;
         assert_eq!(resp.status().as_u16(), status, "{name}: {:?}", String::from_utf8_lossy(resp.body().as_ref()));
         covered.insert((method.to_string(), path.to_string()));
     }
@@ -319,9 +321,9 @@ async fn functions_answer_cargo_lambda_invoke_under_cargo_lambda_watch() {
     // that run, finishes it.
     let sqs = golfiq_tests::s3::sqs_client();
     let (queue_url, _) = golfiq_tests::s3::queue_with_dlq(&sqs, 3, 30).await;
-    let api = local::prepare(store.clone().with_extension(analyze::jobs::InstalledQueue::sqs(std::sync::Arc::new(
-        analyze::jobs::SqsQueue::with_client(queue_url, sqs),
-    ))));
+    let api = analyze::AnalyzeState::new(store.clone()).with_queue(analyze::jobs::InstalledQueue::sqs(
+        std::sync::Arc::new(analyze::jobs::SqsQueue::with_client(queue_url, sqs)),
+    ));
     let mut event: Value = serde_json::from_str(&fixture("apigw-v2-post-analyze-image-base64.json")).expect("fixture");
     event["headers"]["prefer"] = Value::String("respond-async".into());
     let resp = analyze::handle(&api, from_str(&event.to_string()).expect("event")).await;

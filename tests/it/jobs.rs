@@ -10,7 +10,7 @@ use analyze::jobs::{InstalledQueue, SqsQueue, REQUEST_ARTIFACT};
 use common::runs::{RunId, RunStatus, Transition};
 use common::state::AppState;
 use golfiq_tests::scene::{render_swing, SwingSpec};
-use golfiq_tests::{config_with, poll_until, s3, spawn_app, spawn_with_state, TestApp};
+use golfiq_tests::{config_with, poll_until, s3, spawn_app, spawn_with_services, TestApp};
 use serde_json::Value;
 
 fn frame_jpeg() -> Vec<u8> {
@@ -103,7 +103,7 @@ async fn a_202_at_once_then_the_same_result_as_a_synchronous_call() {
 #[tokio::test]
 async fn with_every_inference_slot_busy_a_202_still_comes_at_once_and_a_full_queue_is_429() {
     let app = spawn_app(&[("INFERENCE_CONCURRENCY", "1"), ("INFERENCE_QUEUE_DEPTH", "1")]).await;
-    let engine = app.state.extensions.get::<Arc<analyze::Engine>>().cloned().expect("engine");
+    let engine = app.services.analyze.engine.clone();
     let held = engine.gate().try_acquire().expect("the only slot");
     let jpeg = frame_jpeg();
     // The first job is taken by the consumer, which waits for the slot; the second waits in the
@@ -136,7 +136,8 @@ async fn sqs_app(queue_url: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("dir");
     let state = AppState::from_config(config_with(dir.path(), &[])).await.expect("state");
     let queue = Arc::new(SqsQueue::with_client(queue_url, s3::sqs_client()));
-    spawn_with_state(state.with_extension(InstalledQueue::sqs(queue)), dir).await
+    let analyze = analyze::AnalyzeState::new(state).with_queue(InstalledQueue::sqs(queue));
+    spawn_with_services(local::Services::with_analyze(analyze), dir).await
 }
 
 async fn queue_depth(client: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {

@@ -46,7 +46,11 @@ async fn api_gateway_v2_events_reach_the_runs_and_health_handlers() {
     let resp = runs::handle(&state, from_str(&wrong_key).expect("parse")).await;
     assert_eq!(resp.status(), 401);
 
-    let resp = health::handle(&state, from_str(&event("apigw-v2-get-health.json")).expect("parse health")).await;
+    let resp = health::handle(
+        &health::HealthState::new(state.clone()),
+        from_str(&event("apigw-v2-get-health.json")).expect("parse health"),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(body(&resp)["status"], "ok");
 }

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// Its state (same stores the server uses).
     pub state: AppState,
+    /// Every function's state, as the server holds it (the same analyze engine and registry).
+    pub services: local::Services,
     /// An HTTP client.
     pub client: reqwest::Client,
     /// Holds the temp directory alive.
@@ -124,17 +126,22 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     spawn_with_state(state, dir).await
 }
 
-/// Starts a dispatcher over an existing state (completed by `local::prepare`, so `TestApp::state`
-/// holds the same analyze engine and model registry the server uses).
+/// Starts a dispatcher over an existing state, with the services its configuration describes.
 pub async fn spawn_with_state(state: AppState, dir: tempfile::TempDir) -> TestApp {
-    let state = local::prepare(state);
+    spawn_with_services(local::Services::new(state), dir).await
+}
+
+/// Starts a dispatcher over given services (`TestApp::services` holds the same analyze engine and
+/// model registry the server uses).
+pub async fn spawn_with_services(services: local::Services, dir: tempfile::TempDir) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(local::run(listener, state.clone(), async move {
+    let server = tokio::spawn(local::run(listener, services.clone(), async move {
         rx.await.ok();
     }));
-    TestApp { addr, state, client: reqwest::Client::new(), dir, shutdown: Some(tx), server: Some(server) }
+    let state = services.app.clone();
+    TestApp { addr, state, services, client: reqwest::Client::new(), dir, shutdown: Some(tx), server: Some(server) }
 }
 
 /// A new-run description of the given kind and variant.

@@ -18,6 +18,8 @@ mod lifecycle;
 
 pub use id::{InvalidRunId, RunId};
 pub use lifecycle::{InvalidTransition, Transition};
+/// The detector weights a run used: one type from `model_catalog`, shared with the detectors.
+pub use model_catalog::ModelVariant;
 
 /// Declares a string enum with its wire names, `as_str`, `ALL`, `FromStr` and serde in one place, so
 /// the names used in JSON, query filters and storage keys can never drift apart.
@@ -123,23 +125,6 @@ wire_enum!(
         Mobile => "mobile",
     }
 );
-
-wire_enum!(
-    /// The detector weights a run used.
-    ModelVariant {
-        /// YOLOv10n, NMS-free head (the default).
-        Yolov10 => "yolov10",
-        /// YOLO11n with class-aware NMS.
-        Yolov11 => "yolov11",
-    }
-);
-
-impl ModelVariant {
-    /// Parses a user-supplied variant: trimmed and lower-cased first.
-    pub fn parse_loose(s: &str) -> Result<Self, String> {
-        s.trim().to_ascii_lowercase().parse()
-    }
-}
 
 wire_enum!(
     /// Which source decided the model variant.

@@ -26,11 +26,10 @@ use common::lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, Stat
 use common::lambda_http::{Body, Request, RequestExt, Response};
 use common::run_store::RunStoreError;
 use common::runs::{Run, RunId, Transition};
-use common::state::AppState;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::Engine;
+use crate::AnalyzeState;
 
 pub use common::runs::REQUEST_ARTIFACT;
 /// The request headers an analysis reads; nothing else (no credential) is stored.
@@ -125,10 +124,10 @@ pub enum QueueError {
 #[async_trait]
 pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// Hands `run_id` to a worker (now or later); a full queue refuses at once.
-    async fn submit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError>;
+    async fn submit(&self, state: &AnalyzeState, run_id: RunId) -> Result<(), QueueError>;
     /// Hands back a run found unfinished after a restart or left for later: like `submit`, but a
     /// full queue is waited on (no client is waiting for an answer).
-    async fn resubmit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError> {
+    async fn resubmit(&self, state: &AnalyzeState, run_id: RunId) -> Result<(), QueueError> {
         self.submit(state, run_id).await
     }
     /// `in_process` or `sqs`, for logs and the 202's consumers.
@@ -150,7 +149,7 @@ impl InProcessQueue {
     }
 
     /// Starts the consumers on first use (they need the runtime and the state).
-    fn sender(&self, state: &AppState) -> &mpsc::Sender<RunId> {
+    fn sender(&self, state: &AnalyzeState) -> &mpsc::Sender<RunId> {
         self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel::<RunId>(self.capacity);
             let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -163,7 +162,8 @@ impl InProcessQueue {
                         if let Processed::Retry = process(&state, id).await {
                             // Held under a live lease (another dispatcher on the store, or this
                             // one's previous life): look again once that lease can have passed.
-                            let (tx, wait) = (retry_tx.clone(), Duration::from_secs(state.config.run_lease_seconds));
+                            let (tx, wait) =
+                                (retry_tx.clone(), Duration::from_secs(state.app.config.run_lease_seconds));
                             tokio::spawn(async move {
                                 tokio::time::sleep(wait).await;
                                 // Waits for room: dropping it would leave the run queued.
@@ -180,11 +180,11 @@ impl InProcessQueue {
 
 #[async_trait]
 impl JobQueue for InProcessQueue {
-    async fn submit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError> {
+    async fn submit(&self, state: &AnalyzeState, run_id: RunId) -> Result<(), QueueError> {
         self.sender(state).try_send(run_id).map_err(|_| QueueError::Full(self.capacity))
     }
 
-    async fn resubmit(&self, state: &AppState, run_id: RunId) -> Result<(), QueueError> {
+    async fn resubmit(&self, state: &AnalyzeState, run_id: RunId) -> Result<(), QueueError> {
         self.sender(state).send(run_id).await.map_err(|_| QueueError::Full(self.capacity))
     }
 
@@ -236,7 +236,7 @@ impl SqsQueue {
 
 #[async_trait]
 impl JobQueue for SqsQueue {
-    async fn submit(&self, _state: &AppState, run_id: RunId) -> Result<(), QueueError> {
+    async fn submit(&self, _state: &AnalyzeState, run_id: RunId) -> Result<(), QueueError> {
         let body = serde_json::to_string(&Message { run_id }).map_err(|e| QueueError::Unavailable(e.to_string()))?;
         self.client()
             .await
@@ -270,7 +270,7 @@ pub fn queue_for(config: &common::config::Config, on_lambda: bool) -> Option<Ins
     }
 }
 
-/// The installed queue (see [`crate::install`]); `sqs` is set when it is SQS, for the
+/// The deployment's queue (see [`AnalyzeState::queue`]); `sqs` is set when it is SQS, for the
 /// dispatcher's consumer.
 #[derive(Debug, Clone)]
 pub struct InstalledQueue {
@@ -290,7 +290,7 @@ impl InstalledQueue {
 /// Stores the request, queues the already-created run and answers 202; a queue that refuses
 /// ends the run failed and answers the error (429 full, 503 unavailable).
 pub(crate) async fn submit(
-    state: &AppState,
+    state: &AnalyzeState,
     queue: &dyn JobQueue,
     run: &Run,
     stored: &StoredRequest,
@@ -298,7 +298,7 @@ pub(crate) async fn submit(
 ) -> Result<Response<Body>, ApiError> {
     let id = run.run_id;
     let bytes = serde_json::to_vec(stored).map_err(ApiError::internal)?;
-    state.runs.put_artifact(id, REQUEST_ARTIFACT, &bytes).await?;
+    state.app.runs.put_artifact(id, REQUEST_ARTIFACT, &bytes).await?;
     if let Err(e) = queue.submit(state, id).await {
         let err = match e {
             QueueError::Full(_) => ApiError::new(ErrorCode::Overloaded, e.to_string()),
@@ -307,7 +307,7 @@ pub(crate) async fn submit(
                     .with_cause(e)
             }
         };
-        crate::run::finish_failed(state, id, &err).await;
+        crate::run::finish_failed(&state.app, id, &err).await;
         return Err(err.with_run(id));
     }
     tracing::info!(run_id = %id, queue = queue.name(), "analysis queued");
@@ -337,13 +337,10 @@ pub enum Processed {
 }
 
 /// Works one queued run (any queue, any number of deliveries).
-pub async fn process(state: &AppState, id: RunId) -> Processed {
-    let Some(engine) = state.extensions.get::<Arc<Engine>>().cloned() else {
-        tracing::error!(run_id = %id, "analyze engine not installed in the worker");
-        return Processed::Retry;
-    };
-    let lease_expires_at = crate::run::lease_from_now(state);
-    let run = match state.runs.transition(id, Transition::Claim { lease_expires_at }).await {
+pub async fn process(state: &AnalyzeState, id: RunId) -> Processed {
+    let app = &state.app;
+    let lease_expires_at = crate::run::lease_from_now(app);
+    let run = match app.runs.transition(id, Transition::Claim { lease_expires_at }).await {
         Ok(run) => run,
         Err(RunStoreError::NotFound(_)) => {
             tracing::warn!(run_id = %id, "queued run no longer exists; message dropped");
@@ -362,7 +359,7 @@ pub async fn process(state: &AppState, id: RunId) -> Processed {
             return Processed::Retry;
         }
     };
-    let stored = match state.runs.get_artifact(id, REQUEST_ARTIFACT).await {
+    let stored = match app.runs.get_artifact(id, REQUEST_ARTIFACT).await {
         Ok(Some(bytes)) => serde_json::from_slice::<StoredRequest>(&bytes).map_err(|e| e.to_string()),
         Ok(None) => Err("the queued request is missing".to_string()),
         Err(e) => {
@@ -374,16 +371,16 @@ pub async fn process(state: &AppState, id: RunId) -> Processed {
     match request {
         Ok(req) => {
             // The outcome is on the run; the response body was for a client that is gone.
-            if let Err(e) = crate::run::execute_queued(state, engine, run, req).await {
+            if let Err(e) = crate::run::execute_queued(state, run, req).await {
                 tracing::info!(run_id = %id, error_code = e.code.as_str(), "queued run ended failed");
             }
         }
         Err(reason) => {
             let err = crate::flow::analyze_failed(format!("queued run {id}: {reason}"));
-            crate::run::finish_failed(state, id, &err).await;
+            crate::run::finish_failed(app, id, &err).await;
         }
     }
-    if let Err(e) = state.runs.delete_artifact(id, REQUEST_ARTIFACT).await {
+    if let Err(e) = app.runs.delete_artifact(id, REQUEST_ARTIFACT).await {
         tracing::warn!(run_id = %id, error = %e, "queued request not deleted");
     }
     Processed::Done
@@ -394,16 +391,16 @@ pub async fn process(state: &AppState, id: RunId) -> Processed {
 /// waiting for room as it drains (so call it off the start-up path); a run still under a live
 /// lease is looked at again when the lease can have passed. Returns how many were resubmitted.
 /// SQS keeps its own messages, so nothing is resubmitted there.
-pub async fn resubmit_stored(state: &AppState) -> Result<usize, RunStoreError> {
-    let Some(installed) = state.extensions.get::<InstalledQueue>() else { return Ok(0) };
+pub async fn resubmit_stored(state: &AnalyzeState) -> Result<usize, RunStoreError> {
+    let Some(installed) = &state.queue else { return Ok(0) };
     if installed.sqs.is_some() {
         return Ok(0);
     }
     let mut resubmitted = 0;
     for status in [common::runs::RunStatus::Processing, common::runs::RunStatus::Queued] {
-        for position in state.runs.scan(Some(status)).await? {
+        for position in state.app.runs.scan(Some(status)).await? {
             let id = position.run_id;
-            if state.runs.get_artifact(id, REQUEST_ARTIFACT).await?.is_none() {
+            if state.app.runs.get_artifact(id, REQUEST_ARTIFACT).await?.is_none() {
                 continue;
             }
             match installed.queue.resubmit(state, id).await {
@@ -417,7 +414,7 @@ pub async fn resubmit_stored(state: &AppState) -> Result<usize, RunStoreError> {
 
 /// The worker Lambda's handler: one SQS batch; the messages to deliver again are reported as
 /// batch item failures (the function's `ReportBatchItemFailures`), the rest are acknowledged.
-pub async fn handle_sqs_batch(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle_sqs_batch(state: &AnalyzeState, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
@@ -442,7 +439,7 @@ pub async fn handle_sqs_batch(state: &AppState, event: SqsEvent) -> SqsBatchResp
 /// The dispatcher's SQS consumer (ANALYZE_QUEUE_URL set): long-polls one message at a time,
 /// deletes it once done; a message to retry is left to reappear after the visibility timeout,
 /// and SQS moves it to the dead-letter queue after the redrive policy's receive count.
-pub async fn poll_sqs(state: AppState, queue: Arc<SqsQueue>) {
+pub async fn poll_sqs(state: AnalyzeState, queue: Arc<SqsQueue>) {
     tracing::info!(queue = queue.url(), "consuming the analysis queue");
     loop {
         let client = queue.client().await;

@@ -3,7 +3,7 @@
 //! that ends succeeded or failed, never left in processing.
 //!
 //! # Layout
-//! - this file: the HTTP edge (routes, the engine the handlers share, `handle`).
+//! - this file: the HTTP edge (routes, the state the handlers share, `handle`).
 //! - [`request`]: parsing and validating each endpoint's input (no I/O).
 //! - [`variant`]: which model variant, and who chose it.
 //! - [`run`]: a run's life: created, queued at the [`gate`], analysed, finished succeeded or failed.
@@ -107,50 +107,56 @@ impl Engine {
 }
 
 /// The model registry `config` names: MODELS_DIR, else the default weights root; sessions sized
-/// from the cores (one intra-op thread each: measured fastest under load, models/README.md).
+/// from the cores (one intra-op thread each: measured fastest under load, docs/PERFORMANCE.md "Detector per-frame latency").
 pub fn registry_for(config: &Config) -> ModelRegistry {
-    let root = config.models_dir.clone().unwrap_or_else(ModelRegistry::default_root);
+    let root = config.models_dir.clone().unwrap_or_else(models::default_root);
     ModelRegistry::new(root, SessionOptions::default(), Thresholds::default())
 }
 
-/// Installs the model registry (unless one is there) and the analyze engine into `state`; the
-/// dispatcher and the analyze Lambda call it once at start-up, and /ready reads the same registry.
-pub fn install(state: AppState) -> AppState {
-    if state.extensions.get::<Arc<Engine>>().is_some() {
-        return state;
+/// What the analyze handlers and the queue workers share, built once at start-up (cold start,
+/// dispatcher start): the stores, the engine, and the job queue where asynchronous answers are
+/// offered.
+#[derive(Debug, Clone)]
+pub struct AnalyzeState {
+    /// Configuration and the stores.
+    pub app: AppState,
+    /// The detectors, the inference gate and the input limits.
+    pub engine: Arc<Engine>,
+    /// Where `Prefer: respond-async` runs wait; `None` where they are not offered (a Lambda
+    /// function without ANALYZE_QUEUE_URL).
+    pub queue: Option<jobs::InstalledQueue>,
+}
+
+impl AnalyzeState {
+    /// The state `app.config` describes: the registry under MODELS_DIR (each variant loads on
+    /// first use), the engine's limits and queue, and the job queue the deployment offers.
+    pub fn new(app: AppState) -> Self {
+        let registry = Arc::new(registry_for(&app.config));
+        let engine = Arc::new(Engine::new(&app.config, registry));
+        let queue = jobs::queue_for(&app.config, common::bootstrap::on_lambda());
+        AnalyzeState { app, engine, queue }
     }
-    let registry =
-        state.extensions.get::<Arc<ModelRegistry>>().cloned().unwrap_or_else(|| Arc::new(registry_for(&state.config)));
-    let engine = Arc::new(Engine::new(&state.config, registry.clone()));
-    let state = state.with_extension(registry).with_extension(engine);
-    if state.extensions.get::<jobs::InstalledQueue>().is_some() {
-        return state;
-    }
-    match jobs::queue_for(&state.config, common::bootstrap::on_lambda()) {
-        Some(queue) => state.with_extension(queue),
-        None => state,
+
+    /// The same state with another job queue (tests give an SQS queue with their own client).
+    pub fn with_queue(self, queue: jobs::InstalledQueue) -> Self {
+        AnalyzeState { queue: Some(queue), ..self }
     }
 }
 
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
-pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
+pub async fn handle(state: &AnalyzeState, req: Request) -> Response<Body> {
+    routing::handle(&state.app.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).
-pub async fn serve(state: &AppState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+pub async fn serve(state: &AnalyzeState, req: Request, matched: Matched<Endpoint>) -> Response<Body> {
     respond(analyze(state, req, matched.endpoint).await)
 }
 
-async fn analyze(state: &AppState, req: Request, endpoint: Endpoint) -> Result<Response<Body>, ApiError> {
-    let engine = state
-        .extensions
-        .get::<Arc<Engine>>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("analyze engine not installed: call analyze::install at start-up"))?;
+async fn analyze(state: &AnalyzeState, req: Request, endpoint: Endpoint) -> Result<Response<Body>, ApiError> {
     // An asynchronous request keeps a copy of itself for its worker (where a queue exists).
     let ask = jobs::async_ask(&req);
-    let queued = match state.extensions.get::<jobs::InstalledQueue>() {
+    let queued = match &state.queue {
         Some(q) if ask != jobs::AsyncAsk::No => {
             Some((q.queue.clone(), jobs::StoredRequest::of(&req), ask == jobs::AsyncAsk::Prefer))
         }
@@ -159,7 +165,7 @@ async fn analyze(state: &AppState, req: Request, endpoint: Endpoint) -> Result<R
     let parsed = parse(&req, endpoint).await;
     // The payload now lives in `parsed`; free the request's copy before analysing.
     drop(req);
-    run::execute(state.clone(), engine, parsed, queued).await
+    run::execute(state, parsed, queued).await
 }
 
 /// Parses a request as its endpoint takes it.

@@ -23,7 +23,7 @@ use crate::request::{Params, Parsed, Payload};
 use crate::response::{self, VideoSummary};
 use crate::source::{ingest_error, VideoSource, ZipSource};
 use crate::variant::{resolve, VariantChoice};
-use crate::{Engine, PREVIEW_ARTIFACT};
+use crate::{AnalyzeState, Engine, PREVIEW_ARTIFACT};
 
 /// What one analysis produced, with what the request asked of the response.
 #[derive(Debug, Clone)]
@@ -43,14 +43,14 @@ pub struct Outcome {
 /// `queued` (an asynchronous request whose input parsed, and a queue), the run is handed to the
 /// queue instead and the answer is 202.
 pub(crate) async fn execute(
-    state: AppState,
-    engine: Arc<Engine>,
+    analyze: &AnalyzeState,
     parsed: Parsed,
     queued: Option<(Arc<dyn crate::jobs::JobQueue>, crate::jobs::StoredRequest, bool)>,
 ) -> Result<Response<Body>, ApiError> {
     let explicit = [&parsed.variants.header, &parsed.variants.form, &parsed.variants.query, &parsed.variants.payload]
         .iter()
         .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    let state = &analyze.app;
     let flag = match (&parsed.user_id, explicit) {
         (Some(user), false) => match state.flags.effective().await {
             Ok(config) => rollout_model_variant(&config, user),
@@ -79,9 +79,14 @@ pub(crate) async fn execute(
     // Input that is already known to be bad fails now, with its 4xx, whatever was preferred.
     let valid = variant_error.is_none() && parsed.params.is_ok() && parsed.payload.is_ok();
     if let (Some((queue, stored, preferred)), true) = (queued, valid) {
-        return crate::jobs::submit(&state, queue.as_ref(), &run, &stored, preferred).await;
+        return crate::jobs::submit(analyze, queue.as_ref(), &run, &stored, preferred).await;
     }
-    run_to_end(state, engine, Work { id: run.run_id, parsed, choice, variant_error, claimed: false }).await
+    run_to_end(
+        state.clone(),
+        analyze.engine.clone(),
+        Work { id: run.run_id, parsed, choice, variant_error, claimed: false },
+    )
+    .await
 }
 
 /// One created run's work: its request, the variant decided for it, and whether a queue worker
@@ -117,11 +122,11 @@ async fn run_to_end(state: AppState, engine: Arc<Engine>, work: Work) -> Result<
 /// `req` is its stored request, parsed again exactly as at submit time. The variant is the one
 /// the run recorded then.
 pub(crate) async fn execute_queued(
-    state: &AppState,
-    engine: Arc<Engine>,
+    analyze: &AnalyzeState,
     run: common::runs::Run,
     req: common::lambda_http::Request,
 ) -> Result<Response<Body>, ApiError> {
+    let state = &analyze.app;
     let endpoint = match crate::endpoint_of(&req) {
         Ok(endpoint) => endpoint,
         Err(e) => {
@@ -136,7 +141,8 @@ pub(crate) async fn execute_queued(
         variant: run.model_variant_selected.unwrap_or(state.config.model_variant),
         source: run.override_source,
     };
-    run_to_end(state.clone(), engine, Work { id: run.run_id, parsed, choice, variant_error: None, claimed: true }).await
+    let work = Work { id: run.run_id, parsed, choice, variant_error: None, claimed: true };
+    run_to_end(state.clone(), analyze.engine.clone(), work).await
 }
 
 /// Ends a run failed with `e` (retrying storage failures).
@@ -252,7 +258,7 @@ async fn attempt(state: &AppState, engine: &Engine, work: Work) -> Result<Outcom
     let (zip_limits, max_frames) = (engine.zip_limits, engine.max_video_frames);
     let variant = choice.variant;
     let outcome = tokio::task::spawn_blocking(move || {
-        let detector = registry.get(variant.as_str()).map_err(|e| unavailable(variant, e))?;
+        let detector = registry.get(variant).map_err(|e| unavailable(variant, e))?;
         analyze_payload(detector.as_ref(), payload, &params, &zip_limits, max_frames, &limits)
     })
     .await

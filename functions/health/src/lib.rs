@@ -1,5 +1,9 @@
 //! The health function: GET /health (liveness and build facts) and GET /ready (every dependency
 //! the service writes to, checked for real; 503 when any check fails).
+//!
+//! Model readiness comes through the narrow [`ModelReadiness`] trait, so this crate does not link
+//! ONNX Runtime: the dispatcher hands in the analyze engine's registry (ready means loaded), the
+//! health Lambda a [`model_catalog::WeightsCatalog`] (ready means present and checksum-verified).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +16,7 @@ use common::lambda_http::{Body, Request, Response};
 use common::routing::{self, Matched, Route};
 use common::state::AppState;
 use common::storage::{Key, StorageError};
-use models::ModelRegistry;
+use model_catalog::ModelReadiness;
 use serde::Serialize;
 use serde_json::json;
 
@@ -31,15 +35,37 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/ready", Guard::Public, Endpoint::Ready),
 ];
 
+/// What the health function reads: the stores, and the weights where this process has them.
+#[derive(Debug, Clone)]
+pub struct HealthState {
+    /// Configuration and the stores /ready probes.
+    pub app: AppState,
+    /// The weights, where this process carries the model layer (and with it FFmpeg's decoder
+    /// libraries, which /ready then checks too); `None` reports both as skipped.
+    pub models: Option<Arc<dyn ModelReadiness>>,
+}
+
+impl HealthState {
+    /// A state that reports on the stores only.
+    pub fn new(app: AppState) -> Self {
+        HealthState { app, models: None }
+    }
+
+    /// The same state reporting on `models` and the video decoder too.
+    pub fn with_models(self, models: Arc<dyn ModelReadiness>) -> Self {
+        HealthState { models: Some(models), ..self }
+    }
+}
+
 /// Serves one request (the Lambda entry and the tests): finds its route, then [`serve`].
-pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
-    routing::handle(&state.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
+pub async fn handle(state: &HealthState, req: Request) -> Response<Body> {
+    routing::handle(&state.app.config, ROUTES, req, |req, matched| serve(state, req, matched)).await
 }
 
 /// Runs a matched route (the dispatcher calls this directly with its own match).
-pub async fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
+pub async fn serve(state: &HealthState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
     match matched.endpoint {
-        Endpoint::Health => health(state),
+        Endpoint::Health => health(&state.app),
         Endpoint::Ready => ready(state).await,
     }
 }
@@ -91,13 +117,12 @@ impl Check {
 }
 
 /// Runs every check.
-pub async fn checks(state: &AppState) -> Vec<Check> {
-    let config = &state.config;
-    let mut out =
-        vec![run_store_check(state).await, dir_check("upload_dir:write", Some(&config.runs_upload_dir)).await];
+pub async fn checks(state: &HealthState) -> Vec<Check> {
+    let (app, config) = (&state.app, &state.app.config);
+    let mut out = vec![run_store_check(app).await, dir_check("upload_dir:write", Some(&config.runs_upload_dir)).await];
     out.push(dir_check("rounds_dir:write", config.rounds_dir.as_deref()).await);
     out.push(dir_check("bags_dir:write", config.bags_dir.as_deref()).await);
-    out.extend(flags_checks(state).await);
+    out.extend(flags_checks(app).await);
     out.extend(model_checks(state).await);
     out.push(decoder_check(state));
     out
@@ -106,8 +131,8 @@ pub async fn checks(state: &AppState) -> Vec<Check> {
 /// Whether FFmpeg's decoder libraries load, where videos are analysed. Without them zips, images
 /// and range payloads still work, so a missing decoder is reported (video requests get 503
 /// VIDEO_DECODER_UNAVAILABLE) without failing readiness.
-fn decoder_check(state: &AppState) -> Check {
-    if state.extensions.get::<Arc<ModelRegistry>>().is_none() {
+fn decoder_check(state: &HealthState) -> Check {
+    if state.models.is_none() {
         return Check::skipped("video_decoder", "this function does not decode video");
     }
     match avdecode::available() {
@@ -121,31 +146,27 @@ fn decoder_check(state: &AppState) -> Check {
     }
 }
 
-/// One check per model variant, from the registry the analyze engine shares (installed at start-up
-/// where inference runs: the dispatcher, the analyze and health Lambdas). The default variant
-/// (MODEL_VARIANT) is loaded for real, so ready means the first analysis will not fail on it; the
-/// others have their manifest and checksum verified, and an unavailable one is reported without
-/// failing readiness (requests selecting it get MODEL_UNAVAILABLE).
-async fn model_checks(state: &AppState) -> Vec<Check> {
-    let Some(registry) = state.extensions.get::<Arc<ModelRegistry>>().cloned() else {
-        return vec![Check::skipped("models", "this function does not run inference")];
+/// One check per model variant. The default variant (MODEL_VARIANT) is made as ready as this
+/// process can make it (loaded where inference runs, checksum-verified in the health Lambda), so
+/// ready means the first analysis will not fail on it; the others have their manifest and checksum
+/// verified, and an unavailable one is reported without failing readiness (requests selecting it
+/// get MODEL_UNAVAILABLE).
+async fn model_checks(state: &HealthState) -> Vec<Check> {
+    let Some(models) = state.models.clone() else {
+        return vec![Check::skipped("models", "this function does not carry the model layer")];
     };
-    let default = state.config.model_variant;
-    let result = tokio::task::spawn_blocking(move || {
-        let loaded = registry.get(default.as_str()).map(|_| ());
-        (loaded, registry.states())
-    })
-    .await;
-    let Ok((loaded, states)) = result else {
+    let default = state.app.config.model_variant;
+    let result = tokio::task::spawn_blocking(move || (models.prepare(default), models.states())).await;
+    let Ok((prepared, states)) = result else {
         return vec![Check::error("models", "model check did not complete")];
     };
     states
         .into_iter()
         .map(|v| {
             let name = format!("model:{}", v.variant);
-            if v.variant == default.as_str() {
-                match &loaded {
-                    Ok(()) => Check::ok(&name, "default variant (MODEL_VARIANT) loaded"),
+            if v.variant == default {
+                match &prepared {
+                    Ok(how) => Check::ok(&name, format!("default variant (MODEL_VARIANT) {how}")),
                     Err(e) => {
                         tracing::warn!(check = name.as_str(), error = %e, "readiness check failed");
                         Check::error(&name, "default variant (MODEL_VARIANT) cannot load; see the log")
@@ -161,7 +182,7 @@ async fn model_checks(state: &AppState) -> Vec<Check> {
         .collect()
 }
 
-async fn ready(state: &AppState) -> Response<Body> {
+async fn ready(state: &HealthState) -> Response<Body> {
     let checks = checks(state).await;
     let healthy = checks.iter().all(|c| c.status != "error");
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

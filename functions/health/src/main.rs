@@ -1,18 +1,17 @@
-//! The health Lambda binary: bootstrap, the model registry from the layer (so /ready reports every
-//! variant), then every route in the library's `handle`.
+//! The health Lambda binary: bootstrap, the weights catalog from the layer (so /ready reports every
+//! variant, verified by checksum without linking ONNX Runtime), then every route in the library's
+//! `handle`.
 
 use std::sync::Arc;
 
-use models::{ModelRegistry, SessionOptions, Thresholds};
+use model_catalog::WeightsCatalog;
 
 #[tokio::main]
 async fn main() -> Result<(), common::lambda_http::Error> {
     common::bootstrap::run_lambda_with(
-        |state| {
-            let root = state.config.models_dir.clone().unwrap_or_else(ModelRegistry::default_root);
-            // One session is enough to prove the default variant loads; health serves no inference.
-            let options = SessionOptions { sessions: 1, ..SessionOptions::default() };
-            state.with_extension(Arc::new(ModelRegistry::new(root, options, Thresholds::default())))
+        |app| {
+            let root = app.config.models_dir.clone().unwrap_or_else(model_catalog::default_root);
+            health::HealthState::new(app).with_models(Arc::new(WeightsCatalog::new(root)))
         },
         |state, req| async move { health::handle(&state, req).await },
     )

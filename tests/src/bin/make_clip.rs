@@ -53,7 +53,7 @@ fn ms(d: Duration, n: usize) -> f64 {
 
 /// `--time-stages`: the endpoint's per-frame stages, timed on one thread with one single-threaded
 /// session (the endpoint's session options, one session instead of one per core).
-fn time_stages(clip: &Path, max_frames: usize, variant: &str, detect_frames: usize) -> ExitCode {
+fn time_stages(clip: &Path, max_frames: usize, variant: models::ModelVariant, detect_frames: usize) -> ExitCode {
     let bytes = match std::fs::read(clip) {
         Ok(b) => b,
         Err(e) => {
@@ -62,7 +62,7 @@ fn time_stages(clip: &Path, max_frames: usize, variant: &str, detect_frames: usi
         }
     };
     let options = SessionOptions { sessions: 1, intra_threads: 1, spinning: false };
-    let registry = ModelRegistry::new(ModelRegistry::default_root(), options, Thresholds::default());
+    let registry = ModelRegistry::new(models::default_root(), options, Thresholds::default());
     let loading = Instant::now();
     let detector = match registry.get(variant) {
         Ok(d) => d,
@@ -143,7 +143,7 @@ fn main() -> ExitCode {
     let mut out: Option<PathBuf> = None;
     let mut frames = DEFAULT_FRAMES;
     let mut stages = false;
-    let mut variant = String::from("yolov10");
+    let mut variant = models::ModelVariant::Yolov10;
     let mut detect_frames = 30;
     let mut phone: Option<(f64, f64)> = None;
     let mut from_frame = 0usize;
@@ -169,7 +169,7 @@ fn main() -> ExitCode {
                 Some(n) => detect_frames = n,
                 None => return usage(),
             },
-            "--variant" => match args.next() {
+            "--variant" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(v) => variant = v,
                 None => return usage(),
             },
@@ -180,7 +180,7 @@ fn main() -> ExitCode {
     }
     let Some(out) = out else { return usage() };
     if stages {
-        return time_stages(&out, frames, &variant, detect_frames);
+        return time_stages(&out, frames, variant, detect_frames);
     }
 
     let mut spec = SwingSpec::preset(WIDTH, HEIGHT, FPS);

@@ -104,7 +104,7 @@ fn score(tally: &mut Tally, spec: &SwingSpec, truth: &Truth, i: usize, dets: &[D
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut variants = vec!["yolov11".to_string(), "yolov10".to_string()];
+    let mut variants = vec![models::ModelVariant::Yolov11, models::ModelVariant::Yolov10];
     let mut seeds = vec![7u64];
     let mut dump: Option<PathBuf> = None;
     let mut verbose = false;
@@ -117,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--variants" => variants = value()?.split(',').map(str::to_string).collect(),
+            "--variants" => variants = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--seeds" => seeds = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--dump" => dump = Some(PathBuf::from(value()?)),
             "--verbose" => verbose = true,
@@ -137,7 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let registry = ModelRegistry::new(ModelRegistry::default_root(), SessionOptions::default(), thresholds);
+    let registry = ModelRegistry::new(models::default_root(), SessionOptions::default(), thresholds);
     let mut rendered = Vec::new();
     for &(w, h, fps) in &presets {
         for &seed in &seeds {
@@ -164,7 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             rendered.push((spec, frames, truth));
         }
     }
-    for variant in &variants {
+    for &variant in &variants {
         let det = registry.get(variant)?;
         let how = if pipeline { ", analysis pipeline with native crops" } else { "" };
         println!("\n## {variant} (score >= {}{how})", det.thresholds().describe());
