@@ -14,6 +14,45 @@ use lambda_http::{Body, Request, Response};
 use crate::auth::Guard;
 use crate::error::{ApiError, ErrorCode};
 
+/// Declares a function's `Endpoint` enum and its `ROUTES` table from one list of rows, so adding a
+/// route is one row here and one arm in the crate's exhaustive `serve` match (a row without its
+/// arm does not compile). Each row is `Variant => METHOD "/path/{param}", Guard;` after its doc
+/// comment; the variant's rustdoc starts with the method and path.
+///
+/// ```ignore
+/// common::routes! {
+///     /// A page of runs.
+///     List => GET "/runs/v1", ApiKey;
+/// }
+/// ```
+#[macro_export]
+macro_rules! routes {
+    ($( $(#[$doc:meta])* $endpoint:ident => $method:ident $path:literal, $guard:ident; )+) => {
+        /// What each route of this function runs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Endpoint {
+            $(
+                #[doc = concat!("`", stringify!($method), " ", $path, "`")]
+                #[doc = ""]
+                $(#[$doc])*
+                $endpoint,
+            )+
+        }
+
+        /// The routes this function serves.
+        pub const ROUTES: &[$crate::routing::Route<Endpoint>] = &[
+            $(
+                $crate::routing::Route::new(
+                    $crate::lambda_http::http::Method::$method,
+                    $path,
+                    $crate::auth::Guard::$guard,
+                    Endpoint::$endpoint,
+                ),
+            )+
+        ];
+    };
+}
+
 /// One route: method, path template (`{name}` segments are parameters), guard, and the endpoint it
 /// runs (the owning crate's enum).
 #[derive(Debug, Clone, PartialEq, Eq)]

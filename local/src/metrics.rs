@@ -8,23 +8,17 @@
 use std::sync::OnceLock;
 
 use analyze::AnalyzeState;
-use common::auth::Guard;
 use common::error::{respond, ApiError};
-use common::lambda_http::http::{HeaderValue, Method, StatusCode};
+use common::lambda_http::http::{HeaderValue, StatusCode};
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{Matched, Route};
+use common::routing::Matched;
 use common::runs::RunStatus;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// What the route of this group serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /metrics`: the Prometheus text.
-    Scrape,
+common::routes! {
+    /// The Prometheus text.
+    Scrape => GET "/metrics", ApiKey;
 }
-
-/// The route this group serves.
-pub const ROUTES: &[Route<Endpoint>] = &[Route::new(Method::GET, "/metrics", Guard::ApiKey, Endpoint::Scrape)];
 
 /// Latency buckets, seconds: from a cached GET (ms) to a long video analysis (a minute).
 const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];

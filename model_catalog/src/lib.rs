@@ -95,7 +95,7 @@ pub enum IntegrityError {
         /// The I/O error.
         reason: String,
     },
-    /// The manifest does not parse.
+    /// The manifest does not parse, or describes a model the runtime cannot use.
     #[error("manifest {path} is invalid: {reason}")]
     Manifest {
         /// The manifest.

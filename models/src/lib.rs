@@ -30,7 +30,7 @@ use std::path::PathBuf;
 pub use decode::Thresholds;
 pub use detection::{BBox, Class, Detection};
 pub use letterbox::Frame;
-pub use model_catalog::{default_root, ModelReadiness, ModelVariant, VariantState};
+pub use model_catalog::{default_root, IntegrityError, ModelReadiness, ModelVariant, VariantState};
 pub use registry::ModelRegistry;
 pub use yolo::{SessionOptions, StageTimings, YoloDetector};
 
@@ -47,32 +47,10 @@ pub enum ModelError {
         /// How to fix it.
         hint: &'static str,
     },
-    /// A weights file or manifest is missing.
-    #[error("{path} is missing: {reason}")]
-    Missing {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        reason: String,
-    },
-    /// The manifest does not parse or describes an unsupported model.
-    #[error("manifest {path} is invalid: {reason}")]
-    Manifest {
-        /// The manifest.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The model file does not match its manifest's sha256.
-    #[error("{path} fails its checksum: manifest says sha256 {expected}, file has {actual}")]
-    Checksum {
-        /// The model file.
-        path: PathBuf,
-        /// From the manifest.
-        expected: String,
-        /// Of the file.
-        actual: String,
-    },
+    /// The weights are missing, their manifest is invalid or describes an unsupported model, or the
+    /// model file fails its checksum.
+    #[error(transparent)]
+    Weights(#[from] model_catalog::IntegrityError),
     /// ONNX Runtime refused the model.
     #[error("ONNX Runtime could not load {path}: {reason}")]
     Load {
@@ -95,17 +73,6 @@ pub enum ModelError {
     /// Inference failed.
     #[error("inference failed: {0}")]
     Inference(String),
-}
-
-impl From<model_catalog::IntegrityError> for ModelError {
-    fn from(e: model_catalog::IntegrityError) -> Self {
-        use model_catalog::IntegrityError as I;
-        match e {
-            I::Missing { path, reason } => ModelError::Missing { path, reason },
-            I::Manifest { path, reason } => ModelError::Manifest { path, reason },
-            I::Checksum { path, expected, actual } => ModelError::Checksum { path, expected, actual },
-        }
-    }
 }
 
 /// A detector of golf balls and club heads.

@@ -83,7 +83,8 @@ impl YoloDetector {
     /// Loads `dir` (manifest.json + model file): verifies the checksum, then builds the sessions.
     pub fn load(dir: &std::path::Path, options: SessionOptions, thresholds: Thresholds) -> Result<Self, ModelError> {
         let manifest = Manifest::load(dir)?;
-        let bad_manifest = |reason: String| ModelError::Manifest { path: dir.join("manifest.json"), reason };
+        let bad_manifest =
+            |reason: String| model_catalog::IntegrityError::Manifest { path: dir.join("manifest.json"), reason };
         let size = manifest.input_size().map_err(bad_manifest)?;
         let layout = manifest.layout().map_err(bad_manifest)?;
         let calibrated = manifest.calibrated_score().map_err(bad_manifest)?;

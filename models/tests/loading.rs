@@ -7,7 +7,7 @@ use std::process::Command;
 
 use models::manifest::{sha256_file, Manifest, OutputLayout};
 use models::{Class, Frame, ModelError, ModelRegistry, SessionOptions, Thresholds, YoloDetector};
-use models::{ModelReadiness, ModelVariant};
+use models::{IntegrityError, ModelReadiness, ModelVariant};
 
 fn weights() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights")
@@ -96,7 +96,11 @@ fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one()
     manifest["score_threshold"] = serde_json::json!(1.5);
     std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
     let err = YoloDetector::load(dir.path(), one_session(), Thresholds::default()).expect_err("bad threshold");
-    assert!(matches!(err, ModelError::Manifest { .. }) && err.to_string().contains("score_threshold"), "{err}");
+    assert!(
+        matches!(err, ModelError::Weights(IntegrityError::Manifest { .. }))
+            && err.to_string().contains("score_threshold"),
+        "{err}"
+    );
     // So are per-class thresholds that miss a class, name an unknown one, or leave (0, 1).
     manifest["score_threshold"] = serde_json::json!(0.25);
     for (bad, says) in [
@@ -107,7 +111,10 @@ fn each_variant_uses_its_calibrated_score_threshold_unless_the_caller_sets_one()
         manifest["class_score_thresholds"] = bad;
         std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
         let err = YoloDetector::load(dir.path(), one_session(), Thresholds::default()).expect_err(says);
-        assert!(matches!(err, ModelError::Manifest { .. }) && err.to_string().contains(says), "{err}");
+        assert!(
+            matches!(err, ModelError::Weights(IntegrityError::Manifest { .. })) && err.to_string().contains(says),
+            "{err}"
+        );
     }
 }
 
@@ -118,7 +125,7 @@ fn a_tampered_model_fails_its_checksum_before_reaching_onnx_runtime() {
     bytes[mid] ^= 0xff;
     let dir = doctored("yolov11", &bytes, false);
     let err = YoloDetector::load(dir.path(), one_session(), Thresholds::default()).expect_err("checksum");
-    assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
+    assert!(matches!(err, ModelError::Weights(IntegrityError::Checksum { .. })), "{err}");
     assert!(err.to_string().contains("checksum"));
 }
 

@@ -32,36 +32,25 @@ pub mod video;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::auth::Guard;
 use common::config::Config;
 use common::error::respond;
 use common::error::ApiError;
-use common::lambda_http::http::Method;
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{self, find_route, Matched, Route};
+use common::routing::{self, find_route, Matched};
 use common::state::AppState;
 use models::{ModelRegistry, SessionOptions, Thresholds};
 
 use crate::frames::ZipLimits;
 use crate::gate::InferenceGate;
 
-/// What each route of this function runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST /cv/analyze`: a zip of frames (or a single image).
-    Frames,
-    /// `POST /cv/analyze/video`: an MP4/MOV clip.
-    Video,
-    /// `POST /range/practice/analyze`: a range session's frames as JSON.
-    Range,
+common::routes! {
+    /// A zip of frames (or a single image).
+    Frames => POST "/cv/analyze", ApiKey;
+    /// An MP4/MOV clip.
+    Video => POST "/cv/analyze/video", ApiKey;
+    /// A range session's frames as JSON.
+    Range => POST "/range/practice/analyze", ApiKey;
 }
-
-/// The routes this function serves.
-pub const ROUTES: &[Route<Endpoint>] = &[
-    Route::new(Method::POST, "/cv/analyze", Guard::ApiKey, Endpoint::Frames),
-    Route::new(Method::POST, "/cv/analyze/video", Guard::ApiKey, Endpoint::Video),
-    Route::new(Method::POST, "/range/practice/analyze", Guard::ApiKey, Endpoint::Range),
-];
 
 /// The name of a run's preview artifact (GET /runs/v1/{run_id}/preview.png serves it).
 pub const PREVIEW_ARTIFACT: &str = "preview.png";

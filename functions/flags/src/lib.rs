@@ -3,49 +3,32 @@
 //! audit log, and public per-user evaluation (GET /api/feature-flags). Answers show every flag with
 //! every field, the environment's fallbacks included (`FlagsConfig::effective`).
 
-use common::auth::{Guard, ADMIN_IDENTITY};
+use common::auth::ADMIN_IDENTITY;
 use common::error::respond;
 use common::error::{ApiError, ErrorCode};
 use common::flag_store::{etag, FlagStoreError};
 use common::flags::{evaluate_all, FlagsConfig};
 use common::http::{header, json_response, query_param};
-use common::lambda_http::http::{HeaderValue, Method, StatusCode};
+use common::lambda_http::http::{HeaderValue, StatusCode};
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{self, Matched, Route};
+use common::routing::{self, Matched};
 use common::state::AppState;
 use serde_json::{json, Value};
 
-/// What each route of this function runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /api/admin/feature-flags/config`: the config in effect.
-    GetConfig,
-    /// `PUT /api/admin/feature-flags/config`: merge an update.
-    PutConfig,
-    /// `POST .../{flag}/allowlist:add`.
-    AllowlistAdd,
-    /// `POST .../{flag}/allowlist:remove`.
-    AllowlistRemove,
-    /// `GET /api/admin/feature-flags/audit`: the change log.
-    Audit,
-    /// `GET /api/feature-flags`: every flag evaluated for the caller.
-    Evaluate,
+common::routes! {
+    /// The config in effect.
+    GetConfig => GET "/api/admin/feature-flags/config", Admin;
+    /// Merge an update.
+    PutConfig => PUT "/api/admin/feature-flags/config", Admin;
+    /// Adds users to a flag's allowlist.
+    AllowlistAdd => POST "/api/admin/feature-flags/{flag}/allowlist:add", Admin;
+    /// Removes users from a flag's allowlist.
+    AllowlistRemove => POST "/api/admin/feature-flags/{flag}/allowlist:remove", Admin;
+    /// The change log.
+    Audit => GET "/api/admin/feature-flags/audit", Admin;
+    /// Every flag evaluated for the caller.
+    Evaluate => GET "/api/feature-flags", ApiKey;
 }
-
-/// The routes this function serves.
-pub const ROUTES: &[Route<Endpoint>] = &[
-    Route::new(Method::GET, "/api/admin/feature-flags/config", Guard::Admin, Endpoint::GetConfig),
-    Route::new(Method::PUT, "/api/admin/feature-flags/config", Guard::Admin, Endpoint::PutConfig),
-    Route::new(Method::POST, "/api/admin/feature-flags/{flag}/allowlist:add", Guard::Admin, Endpoint::AllowlistAdd),
-    Route::new(
-        Method::POST,
-        "/api/admin/feature-flags/{flag}/allowlist:remove",
-        Guard::Admin,
-        Endpoint::AllowlistRemove,
-    ),
-    Route::new(Method::GET, "/api/admin/feature-flags/audit", Guard::Admin, Endpoint::Audit),
-    Route::new(Method::GET, "/api/feature-flags", Guard::ApiKey, Endpoint::Evaluate),
-];
 
 /// Audit entries returned when `limit` is absent.
 pub const DEFAULT_AUDIT_LIMIT: usize = 50;

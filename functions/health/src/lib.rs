@@ -8,32 +8,23 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use common::auth::Guard;
 use common::flag_store::FlagStoreError;
 use common::http::json_response;
-use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::http::StatusCode;
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{self, Matched, Route};
+use common::routing::{self, Matched};
 use common::state::AppState;
 use common::storage::{Key, StorageError};
 use model_catalog::ModelReadiness;
 use serde::Serialize;
 use serde_json::json;
 
-/// What each route of this function runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /health`: liveness and build facts.
-    Health,
-    /// `GET /ready`: every dependency checked.
-    Ready,
+common::routes! {
+    /// Liveness and build facts.
+    Health => GET "/health", Public;
+    /// Every dependency checked.
+    Ready => GET "/ready", Public;
 }
-
-/// The routes this function serves.
-pub const ROUTES: &[Route<Endpoint>] = &[
-    Route::new(Method::GET, "/health", Guard::Public, Endpoint::Health),
-    Route::new(Method::GET, "/ready", Guard::Public, Endpoint::Ready),
-];
 
 /// What the health function reads: the stores, and the weights where this process has them.
 #[derive(Debug, Clone)]

@@ -16,58 +16,41 @@ pub mod signing;
 pub mod state;
 
 use chrono::{SecondsFormat, Utc};
-use common::auth::Guard;
 use common::config::Secret;
 use common::error::respond;
 use common::error::{ApiError, ErrorCode};
 use common::http::{json_response, query_param};
-use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::http::StatusCode;
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
-use common::routing::{self, Matched, Route};
+use common::routing::{self, Matched};
 use common::state::AppState;
 use serde_json::{json, Map, Value};
 
 use crate::state::{Event, LiveStore, MAX_VIEWERS};
 
-/// What each route of this function runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /events/{event_id}/live`: the event's stream state.
-    State,
-    /// `POST .../live/heartbeat`: the host is still streaming.
-    Heartbeat,
-    /// `POST .../live/start`.
-    Start,
-    /// `POST .../live/stop`.
-    Stop,
-    /// `POST .../live/token`: mint a viewer token.
-    MintToken,
-    /// `GET .../live/status`: is the stream up (and is this token valid).
-    Status,
-    /// `GET .../live/viewer_link`: an invite link for viewers.
-    ViewerLink,
-    /// `POST .../live/exchange_invite`: an invite for a viewer token (rate limited).
-    ExchangeInvite,
-    /// `POST /api/events/{event_id}/live/viewer-token`: a signed HLS URL.
-    SignedViewerUrl,
-    /// `GET /api/events/{event_id}/live/refresh`: a fresh signed URL.
-    Refresh,
+common::routes! {
+    /// The event's stream state.
+    State => GET "/events/{event_id}/live", ApiKey;
+    /// The host is still streaming.
+    Heartbeat => POST "/events/{event_id}/live/heartbeat", Admin;
+    /// The host started streaming.
+    Start => POST "/events/{event_id}/live/start", Admin;
+    /// The host stopped streaming.
+    Stop => POST "/events/{event_id}/live/stop", Admin;
+    /// Mint a viewer token.
+    MintToken => POST "/events/{event_id}/live/token", Admin;
+    /// Is the stream up (and is this token valid).
+    Status => GET "/events/{event_id}/live/status", ApiKey;
+    /// An invite link for viewers.
+    ViewerLink => GET "/events/{event_id}/live/viewer_link", Admin;
+    /// An invite for a viewer token (rate limited).
+    ExchangeInvite => POST "/events/{event_id}/live/exchange_invite", ApiKey;
+    /// A signed HLS URL.
+    SignedViewerUrl => POST "/api/events/{event_id}/live/viewer-token", ApiKey;
+    /// A fresh signed URL.
+    Refresh => GET "/api/events/{event_id}/live/refresh", ApiKey;
 }
-
-/// The routes this function serves.
-pub const ROUTES: &[Route<Endpoint>] = &[
-    Route::new(Method::GET, "/events/{event_id}/live", Guard::ApiKey, Endpoint::State),
-    Route::new(Method::POST, "/events/{event_id}/live/heartbeat", Guard::Admin, Endpoint::Heartbeat),
-    Route::new(Method::POST, "/events/{event_id}/live/start", Guard::Admin, Endpoint::Start),
-    Route::new(Method::POST, "/events/{event_id}/live/stop", Guard::Admin, Endpoint::Stop),
-    Route::new(Method::POST, "/events/{event_id}/live/token", Guard::Admin, Endpoint::MintToken),
-    Route::new(Method::GET, "/events/{event_id}/live/status", Guard::ApiKey, Endpoint::Status),
-    Route::new(Method::GET, "/events/{event_id}/live/viewer_link", Guard::Admin, Endpoint::ViewerLink),
-    Route::new(Method::POST, "/events/{event_id}/live/exchange_invite", Guard::ApiKey, Endpoint::ExchangeInvite),
-    Route::new(Method::POST, "/api/events/{event_id}/live/viewer-token", Guard::ApiKey, Endpoint::SignedViewerUrl),
-    Route::new(Method::GET, "/api/events/{event_id}/live/refresh", Guard::ApiKey, Endpoint::Refresh),
-];
 
 /// Lifetime of an invite, as the original's.
 pub const INVITE_TTL_S: i64 = 900;

@@ -9,28 +9,22 @@
 pub mod reaper;
 pub mod retention;
 
-use common::auth::Guard;
 use common::error::{respond, ApiError, ErrorCode};
 use common::http::{json_response, query_param};
-use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::http::StatusCode;
 use common::lambda_http::request::RequestContext;
 use common::lambda_http::{Body, Request, RequestExt, Response};
-use common::routing::{self, Matched, Route};
+use common::routing::{self, Matched};
 use common::state::AppState;
 use serde_json::{json, Value};
 
 pub use reaper::{reap, Reaped};
 pub use retention::{days_before, prune, Policy, Summary};
 
-/// What each route of this function runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST /runs/v1/prune`: the retention rule now, with overrides or as a dry run.
-    Prune,
+common::routes! {
+    /// The retention rule now, with overrides or as a dry run.
+    Prune => POST "/runs/v1/prune", ApiKey;
 }
-
-/// The routes this function serves over HTTP.
-pub const ROUTES: &[Route<Endpoint>] = &[Route::new(Method::POST, "/runs/v1/prune", Guard::ApiKey, Endpoint::Prune)];
 
 /// Serves one Lambda event (and the tests): the EventBridge schedule, or an HTTP request whose
 /// route is found, then [`serve`]d.

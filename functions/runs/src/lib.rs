@@ -4,41 +4,29 @@
 //! where no presigned S3 URL is available).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::auth::Guard;
 use common::error::{respond, ApiError, ErrorCode};
 use common::http::{json_response, query_param, set_run_id_header};
-use common::lambda_http::http::{Method, StatusCode};
+use common::lambda_http::http::StatusCode;
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{self, Matched, Route};
+use common::routing::{self, Matched};
 use common::run_store::{Cursor, RunFilter};
 use common::runs::{ModelVariant, RunId, RunKind, RunStatus};
 use common::state::AppState;
 use common::uploads::TicketRefusal;
 use serde_json::json;
 
-/// What each route of this function runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /runs/v1`: a page of runs.
-    List,
-    /// `GET /runs/v1/{run_id}`: one run.
-    Get,
-    /// `GET /runs/v1/{run_id}/preview.png`: its annotated preview.
-    Preview,
-    /// `POST /runs/v1/uploads`: an upload ticket.
-    CreateUpload,
-    /// `PUT /runs/v1/uploads/{upload_key}`: the upload's bytes.
-    PutUpload,
+common::routes! {
+    /// A page of runs.
+    List => GET "/runs/v1", ApiKey;
+    /// One run.
+    Get => GET "/runs/v1/{run_id}", ApiKey;
+    /// Its annotated preview.
+    Preview => GET "/runs/v1/{run_id}/preview.png", ApiKey;
+    /// An upload ticket.
+    CreateUpload => POST "/runs/v1/uploads", ApiKey;
+    /// The upload's bytes.
+    PutUpload => PUT "/runs/v1/uploads/{upload_key}", ApiKey;
 }
-
-/// The routes this function serves.
-pub const ROUTES: &[Route<Endpoint>] = &[
-    Route::new(Method::GET, "/runs/v1", Guard::ApiKey, Endpoint::List),
-    Route::new(Method::GET, "/runs/v1/{run_id}", Guard::ApiKey, Endpoint::Get),
-    Route::new(Method::GET, "/runs/v1/{run_id}/preview.png", Guard::ApiKey, Endpoint::Preview),
-    Route::new(Method::POST, "/runs/v1/uploads", Guard::ApiKey, Endpoint::CreateUpload),
-    Route::new(Method::PUT, "/runs/v1/uploads/{upload_key}", Guard::ApiKey, Endpoint::PutUpload),
-];
 
 /// Page size when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 50;
