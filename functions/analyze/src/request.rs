@@ -130,6 +130,36 @@ pub struct Parsed {
     pub params: Result<Params, ApiError>,
 }
 
+/// What each endpoint's parser gathers besides the content and its parameters: the run's inputs,
+/// the parameters as given (for the record), the label and every variant source.
+struct Gathered {
+    inputs: RunInputs,
+    raw: Map<String, Value>,
+    run_name: Option<String>,
+    variants: VariantInputs,
+}
+
+impl Gathered {
+    fn finish(
+        self,
+        req: &Request,
+        endpoint: Endpoint,
+        payload: Result<Payload, ApiError>,
+        params: Result<Params, ApiError>,
+    ) -> Parsed {
+        Parsed {
+            endpoint,
+            inputs: self.inputs,
+            params_record: record(&self.raw),
+            run_name: self.run_name,
+            variants: self.variants,
+            user_id: header(req, "x-user-id"),
+            payload,
+            params,
+        }
+    }
+}
+
 /// A multipart body: text fields and file parts.
 #[derive(Debug, Default)]
 struct Form {
@@ -336,16 +366,8 @@ pub async fn parse_frames(req: &Request) -> Parsed {
     };
     let params =
         validate_params(&raw, "fps", DEFAULT_FPS).map(|p| Params { include_detections: include_detections(req), ..p });
-    Parsed {
-        endpoint: Endpoint::Frames,
-        inputs,
-        params_record: record(&raw),
-        run_name: query_param(req, "run_name").filter(|s| !s.trim().is_empty()),
-        variants,
-        user_id: header(req, "x-user-id"),
-        payload,
-        params,
-    }
+    let run_name = query_param(req, "run_name").filter(|s| !s.trim().is_empty());
+    Gathered { inputs, raw, run_name, variants }.finish(req, Endpoint::Frames, payload, params)
 }
 
 /// Parses POST /cv/analyze/video: multipart `video` with form fields, or JSON `{"upload_key", ...}`.
@@ -419,16 +441,7 @@ pub async fn parse_video(req: &Request) -> Parsed {
     };
     let params = validate_params(&raw, "fps_fallback", DEFAULT_FPS)
         .map(|p| Params { include_detections: include_detections(req), ..p });
-    Parsed {
-        endpoint: Endpoint::Video,
-        inputs,
-        params_record: record(&raw),
-        run_name,
-        variants,
-        user_id: header(req, "x-user-id"),
-        payload,
-        params,
-    }
+    Gathered { inputs, raw, run_name, variants }.finish(req, Endpoint::Video, payload, params)
 }
 
 /// Parses POST /range/practice/analyze: a JSON object with `frames_zip_b64` and the parameters.
@@ -477,16 +490,7 @@ pub fn parse_range(req: &Request) -> Parsed {
         Err(e) => Err(ApiError::new(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}"))),
     };
     let params = validate_params(&raw, "fps", DEFAULT_FPS);
-    Parsed {
-        endpoint: Endpoint::Range,
-        inputs,
-        params_record: record(&raw),
-        run_name,
-        variants,
-        user_id: header(req, "x-user-id"),
-        payload,
-        params,
-    }
+    Gathered { inputs, raw, run_name, variants }.finish(req, Endpoint::Range, payload, params)
 }
 
 #[cfg(test)]
