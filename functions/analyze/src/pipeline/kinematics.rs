@@ -322,22 +322,60 @@ impl Default for FlightModel {
     }
 }
 
+/// Gravity, m/s².
+pub const GRAVITY_MPS2: f64 = 9.81;
+
+impl FlightModel {
+    /// The ball's acceleration at velocity `(vx, vy)` (m/s, y up, travelling towards +x), in m/s²:
+    /// gravity, quadratic drag against the velocity, and lift perpendicular to it (rotated towards
+    /// +y: backspin). The one statement of the flight law: the carry, the launch fit, the swing
+    /// renderer and the tests' reference path all integrate this.
+    pub fn accel(&self, vx: f64, vy: f64) -> (f64, f64) {
+        let area = std::f64::consts::PI * (self.diameter / 2.0).powi(2);
+        let k = 0.5 * self.air_density * area / self.mass;
+        let v = vx.hypot(vy);
+        (-k * v * (self.cd * vx + self.cl * vy), -GRAVITY_MPS2 + k * v * (self.cl * vx - self.cd * vy))
+    }
+
+    /// The ball's position (metres from the launch point, y up) at each of `times` (seconds after
+    /// launch, ascending), integrated by Heun's method in steps of `h` seconds and one Euler step
+    /// for the remainder. Slow and simple on purpose: the reference the fit's RK4 and the
+    /// renderer are checked against, not used to measure anything.
+    pub fn reference_path(&self, speed_mps: f64, launch_deg: f64, times: &[f64], h: f64) -> Vec<(f64, f64)> {
+        let a = launch_deg.to_radians();
+        let (mut x, mut y, mut vx, mut vy) = (0.0f64, 0.0f64, speed_mps * a.cos(), speed_mps * a.sin());
+        let mut t = 0.0;
+        let mut out = Vec::with_capacity(times.len());
+        for &target in times {
+            while t + h <= target + 1e-12 {
+                let (ax, ay) = self.accel(vx, vy);
+                let (pvx, pvy) = (vx + h * ax, vy + h * ay);
+                let (bx, by) = self.accel(pvx, pvy);
+                x += h / 2.0 * (vx + pvx);
+                y += h / 2.0 * (vy + pvy);
+                vx += h / 2.0 * (ax + bx);
+                vy += h / 2.0 * (ay + by);
+                t += h;
+            }
+            let r = target - t;
+            out.push((x + vx * r, y + vy * r));
+        }
+        out
+    }
+}
+
 /// Carry distance in metres: the flight integrated (1 ms steps) under gravity, quadratic drag
 /// against the velocity and lift perpendicular to it, until the ball is back at launch height.
 pub fn carry_m(speed_mps: f64, launch_deg: f64, model: &FlightModel) -> f64 {
     if speed_mps.is_nan() || speed_mps <= 0.0 || !launch_deg.is_finite() {
         return 0.0;
     }
-    let area = std::f64::consts::PI * (model.diameter / 2.0).powi(2);
-    let k = 0.5 * model.air_density * area / model.mass;
     let (mut x, mut y) = (0.0f64, 0.0f64);
     let a = launch_deg.to_radians();
     let (mut vx, mut vy) = (speed_mps * a.cos(), speed_mps * a.sin());
     let dt = 0.001;
     for _ in 0..60_000 {
-        let v = vx.hypot(vy);
-        let ax = -k * v * (model.cd * vx + model.cl * vy);
-        let ay = -9.81 + k * v * (model.cl * vx - model.cd * vy);
+        let (ax, ay) = model.accel(vx, vy);
         let (nx, ny) = (x + vx * dt, y + vy * dt);
         vx += ax * dt;
         vy += ay * dt;

@@ -38,8 +38,7 @@ use super::clock::Clock;
 use super::kinematics::{FlightModel, Velocity};
 use super::tracking::TrackPoint;
 
-/// Gravity, m/s².
-pub const GRAVITY_MPS2: f64 = 9.81;
+pub use super::kinematics::GRAVITY_MPS2;
 /// Detected points of the flight that the fit uses (its first ones). Long enough that ±0.5 px of
 /// detector noise moves speed and angle by well under the tolerances at any rate from 30 to 240
 /// fps, short enough that a flight model off by 20 % in drag or lift barely shows (tests below).

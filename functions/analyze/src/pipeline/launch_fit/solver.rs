@@ -35,31 +35,24 @@ pub(super) struct State {
     pub(super) vy: f64,
 }
 
-/// The flight's equations of motion and their integrator.
+/// The flight's equations of motion ([`FlightModel::accel`]) and their integrator.
 pub(super) struct Dynamics {
-    /// ½ρA/m, 1/m.
-    pub(super) k: f64,
-    pub(super) cd: f64,
-    pub(super) cl: f64,
+    pub(super) air: FlightModel,
     /// Largest RK4 step, seconds.
     pub(super) h_max: f64,
 }
 
 impl Dynamics {
     pub(super) fn new(air: &FlightModel, fps: f64) -> Dynamics {
-        let area = std::f64::consts::PI * (air.diameter / 2.0).powi(2);
         // 1 ms or a quarter frame, whichever is finer: RK4's error at these step sizes is far
         // below a micrometre over a flight's first half second.
-        Dynamics { k: 0.5 * air.air_density * area / air.mass, cd: air.cd, cl: air.cl, h_max: (0.25 / fps).min(0.001) }
+        Dynamics { air: *air, h_max: (0.25 / fps).min(0.001) }
     }
 
     pub(super) fn accel(&self, vx: f64, vy: f64) -> (f64, f64) {
-        let v = vx.hypot(vy);
-        // Drag against the velocity, lift perpendicular to it (rotated towards +y for +x travel).
-        (-self.k * v * (self.cd * vx + self.cl * vy), -GRAVITY_MPS2 + self.k * v * (self.cl * vx - self.cd * vy))
+        self.air.accel(vx, vy)
     }
 
-    /// The state `dt` seconds later (earlier when negative).
     /// At 1 ms a step, 20 s of flight: the most steps one propagation takes.
     pub(super) const MAX_RK4_STEPS: usize = 20_000;
 
@@ -75,6 +68,7 @@ impl Dynamics {
         }
     }
 
+    /// The state `dt` seconds later (earlier when negative).
     pub(super) fn propagate(&self, s: State, dt: f64) -> State {
         if dt == 0.0 {
             return s;

@@ -2,8 +2,8 @@
 
 use super::*;
 
-/// Exact flight for the tests, integrated independently of the fit (Heun's method in 10 µs
-/// steps, from the launch): pixel positions at `t` seconds after launch, image y down.
+/// Exact flight for the tests, integrated independently of the fit (the reference path: Heun's
+/// method in 10 µs steps, from the launch): pixel positions at `t` seconds after launch, y down.
 fn flight_px(
     speed: f64,
     launch_deg: f64,
@@ -12,33 +12,8 @@ fn flight_px(
     m_per_px: f64,
     times: &[f64],
 ) -> Vec<(f64, f64)> {
-    let area = std::f64::consts::PI * (air.diameter / 2.0).powi(2);
-    let k = 0.5 * air.air_density * area / air.mass;
-    let acc = |vx: f64, vy: f64| {
-        let v = vx.hypot(vy);
-        (-k * v * (air.cd * vx + air.cl * vy), -9.81 + k * v * (air.cl * vx - air.cd * vy))
-    };
-    let a = launch_deg.to_radians();
-    let (mut x, mut y, mut vx, mut vy) = (0.0f64, 0.0f64, speed * a.cos(), speed * a.sin());
-    let h = 1e-5;
-    let mut t = 0.0;
-    let mut out = Vec::new();
-    for &target in times {
-        while t + h <= target + 1e-12 {
-            let (ax, ay) = acc(vx, vy);
-            let (pvx, pvy) = (vx + h * ax, vy + h * ay);
-            let (bx, by) = acc(pvx, pvy);
-            x += h / 2.0 * (vx + pvx);
-            y += h / 2.0 * (vy + pvy);
-            vx += h / 2.0 * (ax + bx);
-            vy += h / 2.0 * (ay + by);
-            t += h;
-        }
-        // The remainder (under one step) to the exact time, by a single Euler step.
-        let r = target - t;
-        out.push((tee.0 + (x + vx * r) / m_per_px, tee.1 - (y + vy * r) / m_per_px));
-    }
-    out
+    let path = air.reference_path(speed, launch_deg, times, 1e-5);
+    path.into_iter().map(|(x, y)| (tee.0 + x / m_per_px, tee.1 - y / m_per_px)).collect()
 }
 
 /// Deterministic uniform noise in ±`amp`.
