@@ -14,6 +14,7 @@ use common::runs::{RunInputs, RunKind, SourceType};
 use serde_json::{Map, Value};
 
 use crate::variant::VariantInputs;
+use crate::Endpoint;
 
 /// Default frames per second when a request gives none.
 pub const DEFAULT_FPS: f64 = 120.0;
@@ -31,17 +32,7 @@ pub const MAX_FPS: f64 = 10_000.0;
 /// trajectory fit would integrate hours of flight between frames.
 pub const MIN_FPS: f64 = 1.0;
 
-/// Which endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// POST /cv/analyze
-    Frames,
-    /// POST /cv/analyze/video
-    Video,
-    /// POST /range/practice/analyze
-    Range,
-}
-
+/// What a run records of the endpoint that created it.
 impl Endpoint {
     /// The run kind this endpoint records.
     pub fn kind(self) -> RunKind {

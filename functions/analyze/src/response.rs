@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::flow::Analysis;
-use crate::request::Endpoint;
 use crate::run::Outcome;
 use crate::variant::VariantChoice;
 use crate::video::VideoInfo;
+use crate::Endpoint;
 
 /// What a video analysis read from the container and how much of it it decoded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
