@@ -10,40 +10,50 @@
 //!
 //! # Routes
 //! - `GET /admin/runs`: the page.
-//! - `GET /admin/runs/app.js`, `GET /admin/runs/app.css`: its script and style sheet.
+//! - `GET /admin/runs/app.js`, `GET /admin/runs/app.css`: its script (an ES module, the entry) and
+//!   style sheet.
+//! - `GET /admin/runs/modules/{name}`: the modules the script imports, by file name, from the fixed
+//!   table [`MODULES`]; any other name is 404 `NOT_FOUND`.
 //! - `GET /admin/runs/config`: `{"prune_enabled", "prune_locked", "lock_reason", "require_api_key"}`.
 
-use common::auth::Guard;
 use common::config::Config;
-use common::lambda_http::http::{HeaderValue, Method, StatusCode};
+use common::error::{respond, ApiError, ErrorCode};
+use common::lambda_http::http::{HeaderValue, StatusCode};
 use common::lambda_http::{Body, Request, Response};
-use common::routing::{Matched, Route};
+use common::routing::Matched;
 use common::state::AppState;
 
-/// What each route of the dashboard serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+common::routes! {
     /// The page.
-    Page,
-    /// Its script.
-    Script,
+    Page => GET "/admin/runs", Public;
+    /// Its script, the entry module.
+    Script => GET "/admin/runs/app.js", Public;
+    /// One of the modules the script imports (`{name}`, looked up in [`MODULES`]).
+    Module => GET "/admin/runs/modules/{name}", Public;
     /// Its styles.
-    Styles,
+    Styles => GET "/admin/runs/app.css", Public;
     /// What the page needs to know of the deployment (prune switches).
-    ClientConfig,
+    ClientConfig => GET "/admin/runs/config", Public;
 }
-
-/// The routes the dashboard serves.
-pub const ROUTES: &[Route<Endpoint>] = &[
-    Route::new(Method::GET, "/admin/runs", Guard::Public, Endpoint::Page),
-    Route::new(Method::GET, "/admin/runs/app.js", Guard::Public, Endpoint::Script),
-    Route::new(Method::GET, "/admin/runs/app.css", Guard::Public, Endpoint::Styles),
-    Route::new(Method::GET, "/admin/runs/config", Guard::Public, Endpoint::ClientConfig),
-];
 
 const INDEX_HTML: &str = include_str!("../dashboard/index.html");
 const APP_JS: &str = include_str!("../dashboard/app.js");
 const APP_CSS: &str = include_str!("../dashboard/app.css");
+
+/// The modules `app.js` imports (`local/dashboard/modules/`), by the name they are served under:
+/// the only names `GET /admin/runs/modules/{name}` answers, matched exactly, so no other file (no
+/// name with a `/` or `..`) can be asked for.
+const MODULES: &[(&str, &str)] = &[
+    ("api.js", include_str!("../dashboard/modules/api.js")),
+    ("dom.js", include_str!("../dashboard/modules/dom.js")),
+    ("drawer.js", include_str!("../dashboard/modules/drawer.js")),
+    ("filters.js", include_str!("../dashboard/modules/filters.js")),
+    ("format.js", include_str!("../dashboard/modules/format.js")),
+    ("prune.js", include_str!("../dashboard/modules/prune.js")),
+    ("table.js", include_str!("../dashboard/modules/table.js")),
+];
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// Scripts, styles and calls come from this origin only; images also from `blob:` (the preview is
 /// fetched with the key header and shown from a blob URL).
@@ -53,7 +63,8 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// Serves a matched dashboard route (only the dispatcher serves the dashboard).
 pub fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {
     match matched.endpoint {
-        Endpoint::Script => text(APP_JS, "text/javascript; charset=utf-8"),
+        Endpoint::Script => text(APP_JS, JAVASCRIPT),
+        Endpoint::Module => respond(module(matched.param("name")).map(|js| text(js, JAVASCRIPT))),
         Endpoint::Styles => text(APP_CSS, "text/css; charset=utf-8"),
         Endpoint::ClientConfig => text(&client_config(&state.config), "application/json"),
         Endpoint::Page => {
@@ -65,6 +76,15 @@ pub fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Res
             page
         }
     }
+}
+
+/// The module served under `name`; 404 `NOT_FOUND` for any name not in [`MODULES`].
+fn module(name: &str) -> Result<&'static str, ApiError> {
+    MODULES
+        .iter()
+        .find(|(served, _)| *served == name)
+        .map(|(_, js)| *js)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no dashboard module {name:?}")))
 }
 
 fn text(body: &str, content_type: &'static str) -> Response<Body> {
@@ -104,7 +124,7 @@ pub fn client_config(config: &Config) -> String {
 mod tests {
     use super::*;
     use common::http::build_request;
-    use common::lambda_http::http::HeaderMap;
+    use common::lambda_http::http::{HeaderMap, Method};
 
     fn config(vars: &[(&str, &str)]) -> Config {
         Config::from_pairs(vars).expect("config")
@@ -115,6 +135,16 @@ mod tests {
         let services = crate::Services::new(state.clone());
         let handle = crate::Group::Dashboard.handle(&services, req);
         tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(handle)
+    }
+
+    /// A state that requires the API key: the dashboard's routes stay public all the same.
+    fn keyed_state(name: &str) -> AppState {
+        let dir = std::env::temp_dir().join(name);
+        let mut c = Config::for_dir(&dir);
+        c.require_api_key = true;
+        c.api_key = Some(common::config::Secret::new("k"));
+        let store = std::sync::Arc::new(common::storage::file::FileBlobStore::new(dir.join("runs")));
+        AppState::with_blobs(c, store).expect("state")
     }
 
     fn body(resp: &Response<Body>) -> String {
@@ -145,16 +175,12 @@ mod tests {
 
     #[test]
     fn page_and_assets_are_public_even_when_the_api_key_is_required() {
-        let dir = std::env::temp_dir().join("golfiq-dashboard-unit");
-        let mut c = Config::for_dir(&dir);
-        c.require_api_key = true;
-        c.api_key = Some(common::config::Secret::new("k"));
-        let store = std::sync::Arc::new(common::storage::file::FileBlobStore::new(dir.join("runs")));
-        let state = AppState::with_blobs(c, store).expect("state");
+        let state = keyed_state("golfiq-dashboard-unit");
         for (path, ct, needle) in [
-            ("/admin/runs", "text/html; charset=utf-8", "<title>Runs"),
+            ("/admin/runs", "text/html; charset=utf-8", "<script type=\"module\" src=\"/admin/runs/app.js\">"),
             ("/admin/runs/", "text/html; charset=utf-8", "/admin/runs/app.js"),
-            ("/admin/runs/app.js", "text/javascript; charset=utf-8", "/runs/v1/prune"),
+            ("/admin/runs/app.js", "text/javascript; charset=utf-8", "from './modules/table.js'"),
+            ("/admin/runs/modules/prune.js", "text/javascript; charset=utf-8", "/runs/v1/prune"),
             ("/admin/runs/app.css", "text/css; charset=utf-8", ".badge.failed"),
             ("/admin/runs/config", "application/json", "\"require_api_key\":true"),
         ] {
@@ -166,5 +192,73 @@ mod tests {
         let page = get(&state, "/admin/runs");
         assert!(page.headers()["content-security-policy"].to_str().expect("ascii").contains("script-src 'self'"));
         assert_eq!(get(&state, "/admin/runs/nope.js").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn modules_are_served_by_exact_name_like_the_script_and_nothing_else_is() {
+        let state = keyed_state("golfiq-dashboard-modules-unit");
+        let script = get(&state, "/admin/runs/app.js");
+        for (name, source) in MODULES {
+            let resp = get(&state, &format!("/admin/runs/modules/{name}"));
+            assert_eq!(resp.status(), StatusCode::OK, "{name}");
+            for header in ["content-type", "cache-control", "x-content-type-options"] {
+                assert_eq!(resp.headers()[header], script.headers()[header], "{name}: {header}");
+            }
+            assert_eq!(resp.headers()["content-type"], "text/javascript; charset=utf-8");
+            assert_eq!(body(&resp), *source, "{name}");
+        }
+        for path in [
+            "/admin/runs/modules/nope.js",
+            "/admin/runs/modules/app.js",
+            "/admin/runs/modules/app.css",
+            "/admin/runs/modules/API.JS",
+            "/admin/runs/modules/api.js.map",
+            "/admin/runs/modules/..",
+            "/admin/runs/modules/%2E%2E",
+            "/admin/runs/modules/..%2Fapp.js",
+            "/admin/runs/modules/..%2F..%2Fsrc%2Fdashboard.rs",
+            "/admin/runs/modules/%2Fetc%2Fpasswd",
+            "/admin/runs/modules/modules%2Fapi.js",
+            "/admin/runs/modules/modules/api.js",
+            "/admin/runs/modules/../app.js",
+            "/admin/runs/modules/",
+            "/admin/runs/modules",
+        ] {
+            let resp = get(&state, path);
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(resp.headers()["content-type"], "application/json", "{path}");
+            assert!(body(&resp).contains(r#""error_code":"NOT_FOUND""#), "{path}: {}", body(&resp));
+        }
+    }
+
+    /// Every relative import of the entry and of each module names a module that is served (a file
+    /// added without its `MODULES` row would break the page only in a browser), and every file in
+    /// `local/dashboard/modules/` has its row.
+    #[test]
+    fn every_import_is_served_and_every_module_file_is_in_the_table() {
+        let state = keyed_state("golfiq-dashboard-imports-unit");
+        let sources = std::iter::once(("/admin/runs/", APP_JS))
+            .chain(MODULES.iter().map(|(_, js)| ("/admin/runs/modules/", *js)));
+        let mut imported = std::collections::BTreeSet::new();
+        for (base, js) in sources {
+            for line in js.lines().filter(|l| l.contains(" from '")) {
+                let spec = line.split(" from '").nth(1).and_then(|s| s.split('\'').next()).expect("specifier");
+                let path = format!("{base}{}", spec.strip_prefix("./").expect("a relative import"));
+                let resp = get(&state, &path);
+                assert_eq!(resp.status(), StatusCode::OK, "{spec} (imported from {base}) is not served at {path}");
+                imported.insert(path);
+            }
+        }
+        let served: std::collections::BTreeSet<String> =
+            MODULES.iter().map(|(name, _)| format!("/admin/runs/modules/{name}")).collect();
+        assert_eq!(imported, served, "every served module is imported by something");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboard/modules");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("modules dir")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8 name"))
+            .collect();
+        files.sort();
+        let names: Vec<String> = MODULES.iter().map(|(name, _)| name.to_string()).collect();
+        assert_eq!(files, names, "local/dashboard/modules/ and MODULES list the same files");
     }
 }
