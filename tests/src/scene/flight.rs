@@ -1,24 +1,21 @@
 //! The ball's flight under gravity, quadratic drag and backspin lift (RK4), and where the ball is
 //! in each frame: on the tee, along its exposure in flight, or at rest where it landed.
 
-use std::f64::consts::PI;
-
 use analyze::pipeline::kinematics::FlightModel;
 
 use super::layout::{Layout, TEE_HEIGHT_D};
-use super::{Ball, BallState, SwingSpec, GRAVITY_MPS2, SHUTTER_S};
+use super::{Ball, BallState, SwingSpec, SHUTTER_S};
 
 /// Step of the flight integration, seconds.
 const FLIGHT_STEP_S: f64 = 1e-4;
 
 /// The ball's flight from the tee: gravity, quadratic drag and backspin lift
-/// ([`FlightModel::default`]), RK4 in [`FLIGHT_STEP_S`] steps. States are stored per step (metres
+/// ([`FlightModel::accel`] of the default model), RK4 in [`FLIGHT_STEP_S`] steps. States are stored per step (metres
 /// and m/s from the tee, y up) until the ball lands, is well past a side of the frame, or `t_max`.
 pub(super) struct Flight {
     tee: (f64, f64),
     m_per_px: f64,
-    /// ½ρA/m, cd, cl.
-    air: (f64, f64, f64),
+    air: FlightModel,
     states: Vec<[f64; 4]>,
     /// When and where (metres along) the ball landed, if it did.
     landing: Option<(f64, f64)>,
@@ -28,9 +25,7 @@ pub(super) struct Flight {
 
 impl Flight {
     pub(super) fn new(spec: &SwingSpec, lay: &Layout, t_max: f64) -> Flight {
-        let m = FlightModel::default();
-        let area = PI * (m.diameter / 2.0).powi(2);
-        let air = (0.5 * m.air_density * area / m.mass, m.cd, m.cl);
+        let air = FlightModel::default();
         let a = spec.launch_deg.to_radians();
         let mut s = [0.0, 0.0, spec.ball_speed_mps * a.cos(), spec.ball_speed_mps * a.sin()];
         let mpp = spec.m_per_px;
@@ -56,15 +51,9 @@ impl Flight {
         flight
     }
 
-    fn accel(&self, vx: f64, vy: f64) -> (f64, f64) {
-        let (k, cd, cl) = self.air;
-        let v = (vx * vx + vy * vy).sqrt();
-        (-k * v * (cd * vx + cl * vy), -GRAVITY_MPS2 + k * v * (cl * vx - cd * vy))
-    }
-
     fn rk4(&self, s: [f64; 4], h: f64) -> [f64; 4] {
         let d = |s: [f64; 4]| {
-            let (ax, ay) = self.accel(s[2], s[3]);
+            let (ax, ay) = self.air.accel(s[2], s[3]);
             [s[2], s[3], ax, ay]
         };
         let add =

@@ -66,6 +66,3 @@ pub const SHUTTER_S: f64 = 1.0 / 500.0;
 
 /// Diameter of a golf ball, metres (the presets derive their scale from it).
 pub const BALL_DIAMETER_M: f64 = 0.04267;
-
-/// Gravity, m/s².
-pub const GRAVITY_MPS2: f64 = 9.81;

@@ -2,7 +2,6 @@
 //! integration, the club reaching the ball at impact, phone clips, whiffs, still scenes, landings
 //! and zips.
 
-use std::f64::consts::PI;
 use std::io::Cursor;
 
 use analyze::pipeline::kinematics::FlightModel;
@@ -56,33 +55,12 @@ fn frame_count_and_size() {
     }
 }
 
-/// The flight integrated independently of the renderer (Heun's method, 1 µs steps): pixel
-/// centres `k / fps` after launch for k = 1..=n.
+/// The flight integrated independently of the renderer (the reference path: Heun's method in
+/// steps of a ten-thousandth of a frame): pixel centres `k / fps` after launch for k = 1..=n.
 fn physics_path(spec: &SwingSpec, tee: (f64, f64), n: usize) -> Vec<(f64, f64)> {
-    let m = FlightModel::default();
-    let k = 0.5 * m.air_density * PI * (m.diameter / 2.0).powi(2) / m.mass;
-    let acc = |vx: f64, vy: f64| {
-        let v = vx.hypot(vy);
-        (-k * v * (m.cd * vx + m.cl * vy), -9.81 + k * v * (m.cl * vx - m.cd * vy))
-    };
-    let a = spec.launch_deg.to_radians();
-    let (mut x, mut y, mut vx, mut vy) = (0.0f64, 0.0f64, spec.ball_speed_mps * a.cos(), spec.ball_speed_mps * a.sin());
-    let steps_per_frame = 10_000;
-    let h = 1.0 / spec.fps / steps_per_frame as f64;
-    let mut out = Vec::new();
-    for _ in 0..n {
-        for _ in 0..steps_per_frame {
-            let (ax, ay) = acc(vx, vy);
-            let (pvx, pvy) = (vx + h * ax, vy + h * ay);
-            let (bx, by) = acc(pvx, pvy);
-            x += h / 2.0 * (vx + pvx);
-            y += h / 2.0 * (vy + pvy);
-            vx += h / 2.0 * (ax + bx);
-            vy += h / 2.0 * (ay + by);
-        }
-        out.push((tee.0 + x / spec.m_per_px, tee.1 - y / spec.m_per_px));
-    }
-    out
+    let times: Vec<f64> = (1..=n).map(|k| k as f64 / spec.fps).collect();
+    let path = FlightModel::default().reference_path(spec.ball_speed_mps, spec.launch_deg, &times, 1e-4 / spec.fps);
+    path.into_iter().map(|(x, y)| (tee.0 + x / spec.m_per_px, tee.1 - y / spec.m_per_px)).collect()
 }
 
 #[test]

@@ -26,7 +26,7 @@
 //! it (searched up to [`MAX_LAUNCH_BACK_FRAMES`] before the first point, clamped to that interval);
 //! without it, one frame interval before the first point. This matches footage where the ball sits
 //! on the tee in frames ≤ the impact frame and is in flight from the next frame on, the flight
-//! starting at the impact frame's timestamp (`tests/src/scene.rs` renders exactly that).
+//! starting at the impact frame's timestamp (`tests/src/scene/` renders exactly that).
 
 mod solver;
 #[cfg(test)]
