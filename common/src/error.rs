@@ -78,7 +78,8 @@ error_codes! {
     FlagsConfigCorrupt => ("FLAGS_CONFIG_CORRUPT", 500),
     /// An upload key that was not issued by POST /runs/v1/uploads.
     InvalidUploadKey => ("INVALID_UPLOAD_KEY", 400),
-    /// An upload PUT the server cannot take (empty body, or the deployment uses presigned URLs).
+    /// An upload the server cannot take: a ticket request whose `filename` or `content_type` is not
+    /// a plain string, or a PUT with an empty body or to a deployment that uses presigned URLs.
     InvalidUpload => ("INVALID_UPLOAD", 400),
     /// Nothing was uploaded under that key (or it expired).
     UploadNotFound => ("UPLOAD_NOT_FOUND", 404),

@@ -239,6 +239,17 @@ async fn large_files_go_through_an_upload_ticket_and_a_put() {
     assert_eq!(resp.status().as_u16(), 201);
     let ticket: Value = resp.json().await.expect("json");
     let key = ticket["upload_key"].as_str().expect("key").to_string();
+    for (bad, code) in [
+        (json!({"content_type": "video/mp4\nx"}), "INVALID_UPLOAD"),
+        (json!({"content_type": 7}), "INVALID_UPLOAD"),
+        (json!({"filename": ["a.mp4"]}), "INVALID_UPLOAD"),
+        (json!(["not", "an", "object"]), "INVALID_JSON"),
+    ] {
+        let resp = app.client.post(app.url("/runs/v1/uploads")).header("x-api-key", "k").json(&bad).send();
+        let resp = resp.await.expect("post");
+        assert_eq!(resp.status().as_u16(), 400, "{bad}");
+        assert_eq!(resp.json::<Value>().await.expect("json")["error_code"], code, "{bad}");
+    }
     assert!(key.starts_with("up-") && key.ends_with(".mp4"), "{key}");
     assert_eq!(ticket["method"], "PUT");
     let url = ticket["url"].as_str().expect("url");

@@ -171,10 +171,20 @@ async fn create_upload(state: &AppState, req: &Request) -> Result<Response<Body>
         b => serde_json::from_slice(b)
             .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}")))?,
     };
-    let filename = body.get("filename").and_then(|v| v.as_str());
-    let content_type = body.get("content_type").and_then(|v| v.as_str()).unwrap_or("application/octet-stream");
+    if !body.is_object() {
+        return Err(ApiError::new(ErrorCode::InvalidJson, "body must be a JSON object"));
+    }
+    // A field of the wrong type is refused, not read as absent: the ticket would promise a type
+    // the client did not ask for.
+    let text = |field: &str| match body.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(ApiError::new(ErrorCode::InvalidUpload, format!("{field} must be a string, got {other}"))),
+    };
+    let filename = text("filename")?;
+    let content_type = text("content_type")?.unwrap_or("application/octet-stream");
     if content_type.len() > 128 || !content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return Err(ApiError::new(ErrorCode::InvalidJson, "content_type must be a plain MIME type"));
+        return Err(ApiError::new(ErrorCode::InvalidUpload, "content_type must be a plain MIME type"));
     }
     let ticket = state.uploads.ticket(filename, content_type, &origin(req)).await.map_err(ApiError::from)?;
     Ok(json_response(StatusCode::CREATED, &ticket))
