@@ -195,8 +195,8 @@ pub trait ModelReadiness: Send + Sync + fmt::Debug {
     /// process runs inference, verified where it does not. An error means requests for it fail.
     fn prepare(&self, variant: ModelVariant) -> Result<&'static str, String>;
 
-    /// Every variant's state, without loading any.
-    fn states(&self) -> Vec<VariantState>;
+    /// A variant's state, without loading it.
+    fn state(&self, variant: ModelVariant) -> VariantState;
 }
 
 /// The weights as files, for a process that reports on them without running them (the health
@@ -218,8 +218,8 @@ impl ModelReadiness for WeightsCatalog {
         verify_variant(&self.root, variant).map(|()| "verified").map_err(|e| e.to_string())
     }
 
-    fn states(&self) -> Vec<VariantState> {
-        ModelVariant::ALL.iter().map(|v| VariantState::verified(&self.root, *v)).collect()
+    fn state(&self, variant: ModelVariant) -> VariantState {
+        VariantState::verified(&self.root, variant)
     }
 }
 
@@ -249,7 +249,7 @@ mod tests {
         std::fs::write(dir.join("manifest.json"), manifest(&sha)).expect("write");
         let catalog = WeightsCatalog::new(root.path());
         assert_eq!(catalog.prepare(ModelVariant::Yolov10), Ok("verified"));
-        let states = catalog.states();
+        let states: Vec<VariantState> = ModelVariant::ALL.iter().map(|v| catalog.state(*v)).collect();
         assert_eq!(states[0].state, "available");
         assert_eq!((states[1].state, states[1].detail.contains("yolov11")), ("unavailable", true));
         std::fs::write(dir.join("manifest.json"), manifest(&"0".repeat(64))).expect("write");

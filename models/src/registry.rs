@@ -60,15 +60,12 @@ impl ModelReadiness for ModelRegistry {
         self.get(variant).map(|_| "loaded").map_err(|e| e.to_string())
     }
 
-    /// Loaded variants say so; the others have their manifest read and checksum verified.
-    fn states(&self) -> Vec<VariantState> {
-        ModelVariant::ALL
-            .iter()
-            .map(|&variant| match self.loaded[&variant].get() {
-                Some(Ok(_)) => VariantState { variant, state: "loaded", detail: String::new() },
-                Some(Err(e)) => VariantState { variant, state: "unavailable", detail: e.to_string() },
-                None => VariantState::verified(&self.root, variant),
-            })
-            .collect()
+    /// A loaded variant says so; another has its manifest read and checksum verified.
+    fn state(&self, variant: ModelVariant) -> VariantState {
+        match self.loaded[&variant].get() {
+            Some(Ok(_)) => VariantState { variant, state: "loaded", detail: String::new() },
+            Some(Err(e)) => VariantState { variant, state: "unavailable", detail: e.to_string() },
+            None => VariantState::verified(&self.root, variant),
+        }
     }
 }

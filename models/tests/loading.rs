@@ -68,7 +68,7 @@ fn both_variants_load_and_run_on_a_frame() {
         // The second call reuses the same loaded detector.
         assert!(std::sync::Arc::ptr_eq(&det, &registry.get(v).expect("cached")));
     }
-    assert!(registry.states().iter().all(|s| s.state == "loaded"));
+    assert!(ModelVariant::ALL.iter().all(|v| registry.state(*v).state == "loaded"));
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn a_missing_variant_is_unavailable_by_name_and_others_still_load() {
     let err = registry.get(ModelVariant::Yolov11).expect_err("no weights");
     assert!(matches!(&err, ModelError::Unavailable { variant, .. } if variant == "yolov11"), "{err}");
     assert!(registry.get(ModelVariant::Yolov10).is_ok());
-    let states = registry.states();
+    let states: Vec<_> = ModelVariant::ALL.iter().map(|v| registry.state(*v)).collect();
     assert_eq!(
         states.iter().map(|s| (s.variant.as_str(), s.state)).collect::<Vec<_>>(),
         vec![("yolov10", "loaded"), ("yolov11", "unavailable")]

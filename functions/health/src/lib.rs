@@ -15,7 +15,7 @@ use common::lambda_http::{Body, Request, Response};
 use common::routing::{self, Matched};
 use common::state::AppState;
 use common::storage::{Key, StorageError};
-use model_catalog::ModelReadiness;
+use model_catalog::{ModelReadiness, ModelVariant};
 use serde::Serialize;
 use serde_json::json;
 
@@ -147,30 +147,35 @@ async fn model_checks(state: &HealthState) -> Vec<Check> {
         return vec![Check::skipped("models", "this function does not carry the model layer")];
     };
     let default = state.app.config.model_variant;
-    let result = tokio::task::spawn_blocking(move || (models.prepare(default), models.states())).await;
-    let Ok((prepared, states)) = result else {
-        return vec![Check::error("models", "model check did not complete")];
-    };
-    states
-        .into_iter()
-        .map(|v| {
-            let name = format!("model:{}", v.variant);
-            if v.variant == default {
-                match &prepared {
-                    Ok(how) => Check::ok(&name, format!("default variant (MODEL_VARIANT) {how}")),
-                    Err(e) => {
-                        tracing::warn!(check = name.as_str(), error = %e, "readiness check failed");
-                        Check::error(&name, "default variant (MODEL_VARIANT) cannot load; see the log")
-                    }
+    // Each variant is looked at once: the default prepared, the others by their state (the
+    // weights catalog hashes a model file for either, so asking both would hash it twice).
+    let checks = move || -> Vec<Check> {
+        ModelVariant::ALL
+            .iter()
+            .map(|&variant| {
+                let name = format!("model:{variant}");
+                if variant == default {
+                    return match models.prepare(default) {
+                        Ok(how) => Check::ok(&name, format!("default variant (MODEL_VARIANT) {how}")),
+                        Err(e) => {
+                            tracing::warn!(check = name.as_str(), error = %e, "readiness check failed");
+                            Check::error(&name, "default variant (MODEL_VARIANT) cannot load; see the log")
+                        }
+                    };
                 }
-            } else if v.state == "unavailable" {
-                tracing::warn!(check = name.as_str(), detail = v.detail.as_str(), "model variant unavailable");
-                Check { name, status: "unavailable", detail: "weights missing or failing their checksum".into() }
-            } else {
-                Check::ok(&name, v.state)
-            }
-        })
-        .collect()
+                let v = models.state(variant);
+                if v.state == "unavailable" {
+                    tracing::warn!(check = name.as_str(), detail = v.detail.as_str(), "model variant unavailable");
+                    Check { name, status: "unavailable", detail: "weights missing or failing their checksum".into() }
+                } else {
+                    Check::ok(&name, v.state)
+                }
+            })
+            .collect()
+    };
+    tokio::task::spawn_blocking(checks)
+        .await
+        .unwrap_or_else(|_| vec![Check::error("models", "model check did not complete")])
 }
 
 async fn ready(state: &HealthState) -> Response<Body> {
