@@ -4,7 +4,7 @@
 use models::Detection;
 
 use super::AnalysisParams;
-use crate::pipeline::kinematics::split_rest;
+use crate::pipeline::kinematics::flight_points;
 use crate::pipeline::launch_fit::FIT_POINTS;
 use crate::pipeline::shot::{analyze_shot, near_edge, NoShotReason, ShotParams, MIN_FLIGHT_POINTS};
 use crate::pipeline::tracking::{track_ball, Gate, TrackPoint, MAX_GAP};
@@ -18,11 +18,10 @@ pub(super) fn has_moving_ball(frames: &[Vec<Detection>]) -> bool {
     }
 }
 
-/// The detected (not interpolated) points of the ball track's flight in these frames.
+/// The detected points of the ball track's flight in these frames, without the ball at rest
+/// ([`flight_points`]).
 pub(super) fn detected_flight(frames: &[Vec<Detection>]) -> Vec<TrackPoint> {
-    let track = track_ball(frames, &Gate::default());
-    let (_, flight) = split_rest(&track);
-    flight.iter().filter(|p| !p.interpolated).copied().collect()
+    flight_points(&track_ball(frames, &Gate::default()))
 }
 
 /// Whether the shot is over in these frames: a ball flight has been tracked that moved and either

@@ -235,6 +235,19 @@ pub fn split_rest(track: &[TrackPoint]) -> (&[TrackPoint], &[TrackPoint]) {
     }
 }
 
+/// The detected (not interpolated) points of a ball track's flight proper: [`split_rest`]'s flight
+/// without the points still on the ball's first place. `split_rest` keeps a rest with fewer than
+/// three flight points after it as one "flight", which is right for measuring it but would make a
+/// teed ball and two flight points look like a ten-point flight to a rule that counts points (the
+/// dense pass's stop, the motion fill's anchor).
+pub fn flight_points(track: &[TrackPoint]) -> Vec<TrackPoint> {
+    let (_, flight) = split_rest(track);
+    let Some(first) = flight.first() else { return Vec::new() };
+    let still = (first.w.max(first.h) / 2.0).max(3.0);
+    let resting = flight.iter().take_while(|p| dist(p.x, p.y, first.x, first.y) <= still).count();
+    flight.iter().skip(if resting >= 2 { resting } else { 0 }).filter(|p| !p.interpolated).copied().collect()
+}
+
 /// Drops up to two leading flight points whose step to the next point disagrees with the flight's
 /// own velocity (by more than a quarter of the speed and more than a ball width). At impact the
 /// detector can report a second "ball" beside the club or the teed ball a frame late; the tracker

@@ -257,10 +257,15 @@ fn flight_verdict(
     ShotVerdict::DETECTED
 }
 
+/// The ball detections that can be the ball in play: without the "balls" on a club head and the
+/// boxes too wide for the ball at rest (`rest`).
+pub(crate) fn shot_candidates(frames: &[Vec<Detection>]) -> Vec<Vec<Detection>> {
+    without_balls_too_wide(&without_balls_on_the_club(frames))
+}
+
 /// Analyses one shot. Frame indices in `frames` count from `p.first_frame`.
 pub fn analyze_shot(frames: &[Vec<Detection>], p: &ShotParams) -> ShotMetrics {
-    let frames = &without_balls_on_the_club(frames);
-    let frames = &without_balls_too_wide(frames);
+    let frames = &shot_candidates(frames);
     let track = track_ball(frames, &Gate::default());
     let (rest, flight) = split_rest(&track);
     // The ball at rest: the track's own rest segment, else the ball the frames before the flight

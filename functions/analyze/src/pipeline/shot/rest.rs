@@ -83,9 +83,13 @@ pub(super) fn without_balls_on_the_club(frames: &[Vec<Detection>]) -> Vec<Vec<De
 }
 
 /// The frames with every ball detection at least twice as wide, across its shorter side, as the
-/// ball at rest removed (when a ball rests in them): motion blur stretches a flying ball along
-/// its path but never widens it, while the blurred club head read as a "ball" is several balls
-/// wide (measured: 47-55 px boxes beside a 13 px ball, tracked through the downswing as its flight).
+/// ball at rest removed (when a ball rests in them), unless the ball has left its rest in that
+/// frame and the box is a streak of the resting ball along the line from the rest
+/// ([`streak_of`]). Motion blur stretches a flying ball along its path but never thickens it,
+/// while the blurred club head read as a "ball" is several balls wide (measured: 47-55 px boxes
+/// beside a 13 px ball, tracked through the downswing as its flight). A diagonal streak's box is
+/// wide on both sides, though (a 20 px ball at 65 m/s and 240 fps, launched at 25 degrees: 72x47
+/// px boxes), so after the launch the box is judged by its shape, not its shorter side.
 pub(super) fn without_balls_too_wide(frames: &[Vec<Detection>]) -> Vec<Vec<Detection>> {
     let Some((_, (x, y))) = resting_balls(frames).into_iter().max_by_key(|(n, _)| *n) else {
         return frames.to_vec();
@@ -102,15 +106,46 @@ pub(super) fn without_balls_too_wide(frames: &[Vec<Detection>]) -> Vec<Vec<Detec
     if rest_size <= 0.0 {
         return frames.to_vec();
     }
+    let at_rest = |f: &[Detection]| {
+        f.iter().any(|d| {
+            let (cx, cy) = d.bbox.center();
+            d.class == Class::GolfBall
+                && f64::from(d.score) >= CONFIDENT_BALL_SCORE
+                && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= 3.0
+        })
+    };
     frames
         .iter()
         .map(|f| {
+            let resting = at_rest(f);
             f.iter()
-                .filter(|d| d.class != Class::GolfBall || d.bbox.width().min(d.bbox.height()) < 2.0 * rest_size)
+                .filter(|d| {
+                    d.class != Class::GolfBall
+                        || d.bbox.width().min(d.bbox.height()) < 2.0 * rest_size
+                        || (!resting && streak_of(&d.bbox, (x, y), f64::from(rest_size)))
+                })
                 .copied()
                 .collect()
         })
         .collect()
+}
+
+/// Whether `bbox` is the box of a ball `ball` px across streaked along the line from `rest` to
+/// the box's centre: a capsule of that thickness and some length `L` at that angle has the box
+/// `(L |cos| + ball, L |sin| + ball)`; the best `L` must reproduce the box within half a ball or
+/// 15 % of its long side. A club head's near-square box fails unless the line runs at 45 degrees.
+pub(super) fn streak_of(bbox: &models::BBox, rest: (f64, f64), ball: f64) -> bool {
+    let (cx, cy) = bbox.center();
+    let (dx, dy) = (f64::from(cx) - rest.0, f64::from(cy) - rest.1);
+    let d = dx.hypot(dy);
+    if d < ball {
+        return false;
+    }
+    let (c, s) = ((dx / d).abs(), (dy / d).abs());
+    let (w, h) = (f64::from(bbox.width()), f64::from(bbox.height()));
+    let length = ((w - ball) * c + (h - ball) * s).max(0.0);
+    let miss = (w - (length * c + ball)).hypot(h - (length * s + ball));
+    miss <= (0.5 * ball).max(0.15 * w.max(h))
 }
 
 /// The median position of a ball at rest.

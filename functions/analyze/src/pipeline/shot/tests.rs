@@ -190,3 +190,46 @@ fn given_a_club_head_read_as_a_wide_ball_then_it_is_not_taken_for_the_flight() {
     let m = analyze_shot(&frames, &params());
     assert_eq!(m.shot, ShotVerdict::none(NoShotReason::BallDidNotMove));
 }
+
+#[test]
+fn given_a_fast_ball_streaked_diagonally_then_its_wide_boxes_are_its_flight() {
+    // A 20 px ball rests at (256, 574), then flies at 115 px a frame at 25 degrees: each frame's
+    // streak is a 72x47 box (a 20 px capsule 57 px long), wider than twice the ball on both sides.
+    let (c, s) = (25f64.to_radians().cos(), 25f64.to_radians().sin());
+    let frames: Vec<Vec<Detection>> = (0..20)
+        .map(|i| {
+            if i < 10 {
+                return vec![Detection {
+                    class: Class::GolfBall,
+                    score: 0.9,
+                    bbox: BBox::from_center(256.0, 574.0, 20.0, 21.0),
+                }];
+            }
+            let k = f64::from(i - 9);
+            let (x, y) = (256.0 + 115.0 * k * c, 574.0 - 115.0 * k * s);
+            vec![Detection {
+                class: Class::GolfBall,
+                score: 0.9,
+                bbox: BBox::from_center(x as f32, y as f32, 72.0, 47.0),
+            }]
+        })
+        .collect();
+    let p = ShotParams { frame_size: (3000, 1000), ..params() };
+    let m = analyze_shot(&frames, &p);
+    assert!(m.shot.detected, "{:?}", m.shot);
+    assert!(m.launch_deg.is_some_and(|a| (a - 25.0).abs() < 2.0), "{:?}", m.launch_deg);
+}
+
+#[test]
+fn a_streak_box_fits_the_line_from_the_rest_and_a_club_box_does_not() {
+    let b = |cx: f32, cy: f32, w: f32, h: f32| BBox::from_center(cx, cy, w, h);
+    assert!(rest::streak_of(&b(369.0, 522.0, 78.0, 58.0), (256.0, 574.0), 21.0));
+    assert!(rest::streak_of(&b(600.0, 413.0, 72.0, 47.0), (256.0, 574.0), 21.0));
+    // Straight up: a tall thin box.
+    assert!(rest::streak_of(&b(256.0, 400.0, 22.0, 90.0), (256.0, 574.0), 21.0));
+    // A 50 px square head 30 degrees off a 14 px ball's rest; a 288x258 blob of a whole arm.
+    assert!(!rest::streak_of(&b(443.0, 475.0, 50.0, 50.0), (400.0, 500.0), 14.0));
+    assert!(!rest::streak_of(&b(516.0, 187.0, 288.0, 258.0), (256.0, 574.0), 21.0));
+    // A streak across the line from the rest is not its streak.
+    assert!(!rest::streak_of(&b(600.0, 413.0, 47.0, 72.0), (256.0, 574.0), 21.0));
+}
