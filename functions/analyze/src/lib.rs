@@ -19,6 +19,7 @@ pub mod flow;
 pub mod frames;
 pub mod gate;
 pub mod jobs;
+pub mod motion;
 pub mod pipeline;
 pub mod refine;
 pub mod request;

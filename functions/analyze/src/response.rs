@@ -102,6 +102,7 @@ pub fn summary(o: &Outcome) -> Value {
         "detections_per_class": per_class(a),
         "stopped_after_flight": a.stopped_after_flight,
         "native_crops": a.native_crops,
+        "motion_points": a.motion_points,
         "scan": a.scan,
     });
     if let Some(video) = &o.video {

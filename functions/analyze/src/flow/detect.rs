@@ -12,6 +12,7 @@ use models::{Detection, Detector, Frame};
 use super::flight::{flight_is_over, has_moving_ball};
 use super::{analyze_failed, model_error, MAX_FLIGHT_S, NO_FLIGHT_FRAMES};
 use crate::frames::DecodedFrame;
+use crate::motion::{Blob, MotionConfig, MotionField};
 use crate::pipeline::quality::{laplacian_variance, mean_luma};
 use crate::refine;
 use crate::source::FrameSource;
@@ -153,6 +154,8 @@ pub(super) fn detect_stream(
 pub(super) struct Dense {
     pub(super) results: Vec<FrameResult>,
     pub(super) flight_over: bool,
+    /// The motion candidates of each frame in `results` ([`motion`]).
+    pub(super) motion: Vec<Option<Vec<Blob>>>,
 }
 
 pub(super) fn dense_pass(
@@ -171,8 +174,18 @@ pub(super) fn dense_pass(
     let most = (gone - start) + (MAX_FLIGHT_S * fps).round() as usize;
     let n = source.len().min(start + most.max(give_up_after));
     let mut frames = source.frames((start..n).collect());
-    let (results, flight_over) = detect_stream(detector, budget, Some(&stop), || frames.next())?;
-    Ok(Dense { results, flight_over })
+    // The motion candidates come from the same frames, on the decoding thread, as they pass.
+    let mut field = MotionField::new(MotionConfig::default());
+    let (results, flight_over) = detect_stream(detector, budget, Some(&stop), || {
+        let frame = frames.next()?;
+        if let Ok(f) = &frame {
+            field.push(f);
+        }
+        Some(frame)
+    })?;
+    let mut motion = field.finish();
+    motion.resize(results.len(), None);
+    Ok(Dense { results, flight_over, motion })
 }
 /// Runs the detector again on native-resolution windows around the ball's track, round by round
 /// ([`refine`]), merging what the windows see into `detections` (frame `k` of which is clip frame

@@ -1,6 +1,7 @@
 //! One analysis, on a blocking thread, over any [`FrameSource`] and any [`Detector`]: the launch
 //! search ([`scan`]), the dense pass through the launch and the flight, the native-resolution
-//! crops ([`refine`]), the shot pipeline, the capture quality and the annotated preview. Nothing
+//! crops ([`refine`]), the motion candidates that carry the flight where the detector lost it
+//! ([`motion`]), the shot pipeline, the capture quality and the annotated preview. Nothing
 //! here touches a store or HTTP, and nothing here knows whether the frames came from a zip or a
 //! video, so the whole flow is tested with a scripted detector and drawn frames.
 //!
@@ -29,6 +30,7 @@ use models::{Class, Detection, Detector, Frame};
 use serde::Serialize;
 
 use crate::frames::{DecodedFrame, IngestError};
+use crate::motion;
 use crate::pipeline::clock::Clock;
 use crate::pipeline::quality::{assess, laplacian_variance, mean_luma, Quality};
 use crate::pipeline::shot::{analyze_shot, resting_ball, NoShotReason, ShotMetrics, ShotParams, ShotVerdict};
@@ -118,6 +120,9 @@ pub struct Analysis {
     pub stopped_after_flight: bool,
     /// Native-resolution crops run through the detector around the ball's track.
     pub native_crops: usize,
+    /// Flight points the shot's metrics took from motion candidates where the detector had no ball
+    /// ([`motion::extend_flight`]); not in [`Analysis::detections`].
+    pub motion_points: usize,
     /// How the clip was searched.
     pub scan: ScanSummary,
 }
@@ -158,15 +163,18 @@ pub fn detect_image(detector: &dyn Detector, frame: &DecodedFrame) -> Result<Ana
         preview_frame: Some(0),
         stopped_after_flight: false,
         native_crops: 0,
+        motion_points: 0,
         scan: ScanSummary { frames_total: 1, frames_read: 1, detector_calls: 1, dense_window: None },
     })
 }
 
-/// The frames a launch was found in: the dense pass from `start`, its detections with the crops'.
+/// The frames a launch was found in: the dense pass from `start`, its detections with the crops',
+/// and the same with the flight points the motion candidates added (what the shot is measured on).
 struct Window {
     start: usize,
     dense: Dense,
     detections: Vec<Vec<Detection>>,
+    with_motion: motion::MotionFill,
     crops: usize,
 }
 
@@ -257,8 +265,12 @@ pub fn analyze(
                     (crops, calls, detect_ms) = (c, calls + c, detect_ms + crop_ms);
                 }
                 saw_ball |= dets.iter().flatten().any(|d| d.class == Class::GolfBall);
-                if has_moving_ball(&dets) || ball_left_unseen(&dets, params, size) {
-                    window = Some(Window { start, dense, detections: dets, crops });
+                // The detector anchors the flight; the frames' own motion carries it where the
+                // detector lost it (a ball seen at rest and then not at all included).
+                let with_motion = motion::extend_flight(&dets, &dense.motion, size);
+                let shot_input = &with_motion.detections;
+                if has_moving_ball(shot_input) || ball_left_unseen(shot_input, params, size) {
+                    window = Some(Window { start, dense, detections: dets, with_motion, crops });
                 } else if calls >= budget || failed_windows >= MAX_FAILED_WINDOWS {
                     out_of_budget = true;
                     break;
@@ -273,7 +285,7 @@ pub fn analyze(
         }
     }
     let smoothing_window = params.smoothing_window;
-    let Some(Window { start, dense, detections, crops: native_crops }) = window else {
+    let Some(Window { start, dense, detections, with_motion, crops: native_crops }) = window else {
         // No launch: the verdict comes from what the watch saw.
         let resting = resting_ball(&watch_calls.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>());
         let reason = if out_of_budget {
@@ -306,10 +318,11 @@ pub fn analyze(
             preview_frame: preview,
             stopped_after_flight: false,
             native_crops: 0,
+            motion_points: 0,
             scan: ScanSummary { frames_total: n, frames_read, detector_calls: calls, dense_window: None },
         });
     };
-    let Dense { results, flight_over } = dense;
+    let Dense { results, flight_over, .. } = dense;
     let (width, height) = results.first().map_or(first_size.unwrap_or((0, 0)), |r| r.size);
     if let Some((i, r)) = results.iter().enumerate().find(|(_, r)| r.size != (width, height)) {
         return Err(size_mismatch(start + i, r.size, (width, height)));
@@ -318,7 +331,7 @@ pub fn analyze(
     let luma = results.iter().map(|r| r.luma).sum::<f64>() / k;
     let sharpness = results.iter().map(|r| r.sharpness).sum::<f64>() / k;
     let metrics = analyze_shot(
-        &detections,
+        &with_motion.detections,
         &ShotParams {
             clock: params.clock.clone(),
             m_per_px: params.m_per_px,
@@ -348,6 +361,7 @@ pub fn analyze(
         preview_frame,
         stopped_after_flight: flight_over,
         native_crops,
+        motion_points: with_motion.added,
         scan: ScanSummary { frames_total: n, frames_read, detector_calls: calls, dense_window },
     })
 }

@@ -224,3 +224,56 @@ fn the_flight_is_over_once_a_flight_has_not_been_seen_for_longer_than_a_gap() {
         (0..40).map(|i| if i < 20 { vec![ball(100.0, 400.0)] } else { vec![] }).collect();
     assert!(!flight_is_over(&resting, size), "a ball that never flew");
 }
+
+/// The white-pixel detector, blind right of `x_max`: a detector that loses a small ball once it
+/// has flown a few frames.
+struct BlindRightOf {
+    inner: WhitePixels,
+    x_max: f32,
+}
+
+impl Detector for BlindRightOf {
+    fn variant(&self) -> &str {
+        "scripted"
+    }
+
+    fn input_size(&self) -> u32 {
+        640
+    }
+
+    fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError> {
+        let mut found = self.inner.detect(frame)?;
+        found.retain(|d| d.bbox.center().0 < self.x_max);
+        Ok(found)
+    }
+}
+
+#[test]
+fn given_a_detector_that_loses_the_ball_in_flight_then_motion_carries_the_flight() {
+    // 23 px a frame from x = 40: blind right of 110 the detector sees the ball at rest and at
+    // x = 61, 82 and 103; blind right of 45, only at rest.
+    for x_max in [110.0, 45.0] {
+        let mut clip =
+            Drawn { n: 240, fps: 120.0, launch: Some(100), speed: 20.0, angle: 25.0, ball: true, decoded: 0 };
+        let detector = BlindRightOf { inner: WhitePixels::default(), x_max };
+        let a = analyze(&detector, &mut clip, &params(120.0), &Limits { max_detector_calls: 400 }).expect("analyses");
+        let m = a.metrics.as_ref().expect("metrics");
+        assert!(m.shot.detected, "blind right of {x_max}: {:?}, {} motion points", m.shot, a.motion_points);
+        assert!(a.motion_points >= 2, "blind right of {x_max}: {} motion points", a.motion_points);
+        let speed = m.ball_speed_mps.expect("speed");
+        assert!((speed - 20.0).abs() < 1.5, "blind right of {x_max}: speed {speed}");
+        let launch = m.launch_deg.expect("launch");
+        assert!((launch - 25.0).abs() < 3.0, "blind right of {x_max}: launch {launch}");
+        assert!(m.impact_frame.is_some_and(|f| f.abs_diff(100) <= 1), "{:?}", m.impact_frame);
+        // The detections the run keeps are the detector's: on those alone there is no flight.
+        let p = ShotParams {
+            clock: Clock::constant(120.0),
+            m_per_px: M_PER_PX,
+            smoothing_window: 3,
+            frame_size: (W, H),
+            first_frame: a.frames[0],
+        };
+        let alone = analyze_shot(&a.detections, &p).shot;
+        assert!(!alone.detected, "blind right of {x_max}: {alone:?}");
+    }
+}
