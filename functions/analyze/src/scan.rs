@@ -84,6 +84,10 @@ pub struct Scan {
     pub calls: Vec<(usize, Vec<Detection>)>,
     /// Whether any detector call saw a ball.
     pub saw_ball: bool,
+    /// Detector calls spent, native windows included (at least one per entry of `calls`).
+    pub detector_calls: usize,
+    /// At a launch: where the ball that left sat, and its size (frame pixels).
+    pub vanished: Option<((f64, f64), f64)>,
 }
 
 /// Luma of the pixels of a box (clamped to the frame), sampled on a grid of at most 8x8 points.
@@ -143,7 +147,9 @@ fn still_there(w: &Watched, dets: &[Detection]) -> bool {
 }
 
 /// Watches `frames` (consecutive from `first`) for a ball at rest to leave, calling `detect` on
-/// the frames it needs to, at most `budget` times. `detect` gets the frame and its index.
+/// the frames it needs to, at most `budget` times. `detect` gets the frame, its index and the
+/// centres of the balls watched so far (where a caller that looks closer should look), and
+/// returns the detections with the detector calls it spent on them (native windows count too).
 pub fn watch<I, D>(
     first: usize,
     frames: I,
@@ -153,13 +159,14 @@ pub fn watch<I, D>(
 ) -> Result<Scan, common::error::ApiError>
 where
     I: IntoIterator<Item = Result<DecodedFrame, common::error::ApiError>>,
-    D: FnMut(usize, &DecodedFrame) -> Result<Vec<Detection>, common::error::ApiError>,
+    D: FnMut(usize, &DecodedFrame, &[(f64, f64)], usize) -> Result<(Vec<Detection>, usize), common::error::ApiError>,
 {
     let mut watched: Vec<Watched> = Vec::new();
     let mut calls: Vec<(usize, Vec<Detection>)> = Vec::new();
     let mut last_call: Option<usize> = None;
     let mut frames_read = 0;
     let mut saw_ball = false;
+    let mut spent = 0usize;
     for (offset, frame) in frames.into_iter().enumerate() {
         let frame = frame?;
         let i = first + offset;
@@ -177,22 +184,27 @@ where
         if !(probe_due || confirm_due) {
             continue;
         }
-        if calls.len() >= budget {
-            return Ok(Scan { end: ScanEnd::Budget, frames_read, calls, saw_ball });
+        if spent >= budget {
+            let end = ScanEnd::Budget;
+            return Ok(Scan { end, frames_read, calls, saw_ball, detector_calls: spent, vanished: None });
         }
-        let dets = detect(i, &frame)?;
+        let centres: Vec<(f64, f64)> = watched.iter().map(|w| w.centre).collect();
+        let (dets, used) = detect(i, &frame, &centres, budget - spent)?;
+        spent += used.max(1);
         last_call = Some(i);
         saw_ball |= dets.iter().any(|d| d.class == Class::GolfBall);
         // A watched ball the detector no longer sees where it sat: gone if its pixels changed
         // (or cannot be compared); a miss on unchanged pixels is the detector's, not the ball's.
         let gone = watched.iter().filter(|w| !still_there(w, &dets)).find_map(|w| match w.first_change {
-            Some(since) => Some(since),
-            None if w.threshold.is_infinite() => Some(w.confirmed_at + 1),
+            Some(since) => Some((since, w)),
+            None if w.threshold.is_infinite() => Some((w.confirmed_at + 1, w)),
             None => None,
         });
-        if let Some(since) = gone {
+        if let Some((since, w)) = gone {
+            let vanished = Some((w.centre, w.size));
             calls.push((i, dets));
-            return Ok(Scan { end: ScanEnd::Launch { since, gone: i }, frames_read, calls, saw_ball });
+            let end = ScanEnd::Launch { since, gone: i };
+            return Ok(Scan { end, frames_read, calls, saw_ball, detector_calls: spent, vanished });
         }
         // Re-baseline the balls still there, and watch new ones.
         for w in &mut watched {
@@ -227,7 +239,7 @@ where
         }
         calls.push((i, dets));
     }
-    Ok(Scan { end: ScanEnd::EndOfClip, frames_read, calls, saw_ball })
+    Ok(Scan { end: ScanEnd::EndOfClip, frames_read, calls, saw_ball, detector_calls: spent, vanished: None })
 }
 
 #[cfg(test)]
@@ -262,8 +274,13 @@ mod tests {
     }
 
     /// A detector that sees exactly what is drawn (the ball when the frame has white pixels).
-    fn seeing(_: usize, f: &DecodedFrame) -> Result<Vec<Detection>, common::error::ApiError> {
-        Ok(if f.rgb.contains(&240) { vec![ball(20.0, 30.0)] } else { Vec::new() })
+    fn seeing(
+        _: usize,
+        f: &DecodedFrame,
+        _: &[(f64, f64)],
+        _: usize,
+    ) -> Result<(Vec<Detection>, usize), common::error::ApiError> {
+        Ok((if f.rgb.contains(&240) { vec![ball(20.0, 30.0)] } else { Vec::new() }, 1))
     }
 
     #[test]
@@ -280,13 +297,13 @@ mod tests {
     fn given_a_detector_that_misses_the_resting_ball_when_its_pixels_are_unchanged_then_no_launch_is_called() {
         let config = WatchConfig::for_fps(120.0);
         let mut k = 0;
-        let flaky = |i: usize, f: &DecodedFrame| {
+        let flaky = |i: usize, f: &DecodedFrame, w: &[(f64, f64)], b: usize| {
             k += 1;
             // Misses the ball on every other probe.
             if i > 0 && k % 2 == 0 {
-                Ok(Vec::new())
+                Ok((Vec::new(), 1))
             } else {
-                seeing(i, f)
+                seeing(i, f, w, b)
             }
         };
         let scan = watch(0, clip(300, 300), &config, 100, flaky).expect("scans");

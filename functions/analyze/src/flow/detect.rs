@@ -207,28 +207,39 @@ pub(super) fn look_closer(
             break;
         }
         tracing::debug!(round, crops = windows.len(), first = windows[0].frame, "native-resolution crops");
-        let mut frames = source.frames(windows.iter().map(|w| start + w.frame).collect());
-        let mut k = 0;
-        let (results, _) = detect_stream(detector, windows.len(), None, || {
-            let window = windows.get(k)?;
-            k += 1;
-            Some(frames.next()?.and_then(|f| {
-                refine::crop(&f, window)
-                    .ok_or_else(|| analyze_failed(format!("frame {} read again at another size", start + window.frame)))
-            }))
-        })?;
-        if results.len() != windows.len() {
-            return Err(analyze_failed(format!(
-                "{} crops planned, {} frames read again",
-                windows.len(),
-                results.len()
-            )));
-        }
-        for (window, result) in windows.iter().zip(results) {
-            detect_ms += result.detect_ms;
-            refine::merge(&mut detections[window.frame], window, size, result.detections);
-            done.insert(window.frame);
-        }
+        detect_ms += look_at(detector, source, start, detections, &windows, size)?;
+        done.extend(windows.iter().map(|w| w.frame));
     }
     Ok((done.len(), detect_ms))
+}
+
+/// Runs the detector on each window (one per frame, `window.frame` counting from clip frame
+/// `start`) and merges what it sees into that frame's detections. Returns the detector time.
+pub(super) fn look_at(
+    detector: &dyn Detector,
+    source: &mut dyn FrameSource,
+    start: usize,
+    detections: &mut [Vec<Detection>],
+    windows: &[refine::CropWindow],
+    size: (u32, u32),
+) -> Result<f64, ApiError> {
+    let mut frames = source.frames(windows.iter().map(|w| start + w.frame).collect());
+    let mut k = 0;
+    let (results, _) = detect_stream(detector, windows.len(), None, || {
+        let window = windows.get(k)?;
+        k += 1;
+        Some(frames.next()?.and_then(|f| {
+            refine::crop(&f, window)
+                .ok_or_else(|| analyze_failed(format!("frame {} read again at another size", start + window.frame)))
+        }))
+    })?;
+    if results.len() != windows.len() {
+        return Err(analyze_failed(format!("{} crops planned, {} frames read again", windows.len(), results.len())));
+    }
+    let mut detect_ms = 0.0;
+    for (window, result) in windows.iter().zip(results) {
+        detect_ms += result.detect_ms;
+        refine::merge(&mut detections[window.frame], window, size, result.detections);
+    }
+    Ok(detect_ms)
 }

@@ -277,3 +277,73 @@ fn given_a_detector_that_loses_the_ball_in_flight_then_motion_carries_the_flight
         assert!(!alone.detected, "blind right of {x_max}: {alone:?}");
     }
 }
+
+/// A drawn clip scaled up `k` times (nearest neighbour): 1920x1080 from the 320x180 drawing.
+struct Scaled {
+    inner: Drawn,
+    k: u32,
+}
+
+impl FrameSource for Scaled {
+    fn len(&self) -> usize {
+        self.inner.n
+    }
+
+    fn frames(&mut self, indices: Vec<usize>) -> FrameIter<'_> {
+        let k = self.k;
+        Box::new(self.inner.frames(indices).map(move |f| {
+            f.map(|f| {
+                let (w, h) = (f.width * k, f.height * k);
+                let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+                for y in 0..h {
+                    for x in 0..w {
+                        let p = (((y / k) * f.width + x / k) * 3) as usize;
+                        rgb.extend_from_slice(&f.rgb[p..p + 3]);
+                    }
+                }
+                DecodedFrame { name: f.name, width: w, height: h, rgb }
+            })
+        }))
+    }
+}
+
+/// The white-pixel detector, blind on frames larger than its input: a ball too small for the
+/// letterboxed frame, seen only through native windows.
+struct BlindOnLargeFrames(WhitePixels);
+
+impl Detector for BlindOnLargeFrames {
+    fn variant(&self) -> &str {
+        "scripted"
+    }
+
+    fn input_size(&self) -> u32 {
+        640
+    }
+
+    fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError> {
+        if frame.width > 640 || frame.height > 640 {
+            self.0.calls.fetch_add(1, Ordering::SeqCst);
+            return Ok(Vec::new());
+        }
+        self.0.detect(frame)
+    }
+}
+
+#[test]
+fn given_a_1080p_clip_whose_ball_only_native_windows_show_then_the_search_finds_it_and_the_shot_is_measured() {
+    // 10 m/s is 140 px a frame here: a dozen flight frames in the picture.
+    let inner = Drawn { n: 180, fps: 60.0, launch: Some(90), speed: 10.0, angle: 20.0, ball: true, decoded: 0 };
+    let mut clip = Scaled { inner, k: 6 };
+    let detector = BlindOnLargeFrames(WhitePixels::default());
+    let p = AnalysisParams { m_per_px: M_PER_PX / 6.0, ..params(60.0) };
+    let a = analyze(&detector, &mut clip, &p, &Limits { max_detector_calls: 400 }).expect("analyses");
+    let m = a.metrics.as_ref().expect("metrics");
+    assert!(m.shot.detected, "{:?}", m.shot);
+    let speed = m.ball_speed_mps.expect("speed");
+    assert!((speed - 10.0).abs() < 0.75, "speed {speed}");
+    assert!(m.impact_frame.is_some_and(|f| f.abs_diff(90) <= 1), "{:?}", m.impact_frame);
+    let calls = detector.0.calls.load(Ordering::SeqCst);
+    assert_eq!(calls, a.scan.detector_calls, "every window counts against the budget");
+    // The same clip at 320x180 needs no windows; at 1080p the search paid for them, within bounds.
+    assert!(calls <= 400, "{calls} calls");
+}
