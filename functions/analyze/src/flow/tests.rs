@@ -86,10 +86,24 @@ impl FrameSource for Drawn {
     }
 }
 
+/// Where the scripted detector does not look.
+#[derive(Debug, Default, Clone, Copy)]
+enum Blind {
+    /// It sees every white pixel.
+    #[default]
+    Never,
+    /// Right of this x: a detector that loses a small ball once it has flown a few frames.
+    RightOf(f32),
+    /// On frames larger than its input: a ball too small for the letterboxed frame, seen only
+    /// through native windows.
+    OnLargeFrames,
+}
+
 /// A detector that reports the bounding box of the white pixels as a ball, and counts its calls.
 #[derive(Default)]
 struct WhitePixels {
     calls: AtomicUsize,
+    blind: Blind,
 }
 
 impl Detector for WhitePixels {
@@ -103,6 +117,9 @@ impl Detector for WhitePixels {
 
     fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if matches!(self.blind, Blind::OnLargeFrames) && frame.width.max(frame.height) > self.input_size() {
+            return Ok(Vec::new());
+        }
         let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
         for y in 0..frame.height {
             for x in 0..frame.width {
@@ -111,12 +128,12 @@ impl Detector for WhitePixels {
                 }
             }
         }
-        Ok(if x1 > x0 {
-            let bbox = BBox::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32);
-            vec![Detection { class: Class::GolfBall, score: 0.9, bbox }]
-        } else {
-            Vec::new()
-        })
+        let bbox = BBox::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32);
+        let seen = match self.blind {
+            Blind::RightOf(x_max) => bbox.center().0 < x_max,
+            _ => true,
+        };
+        Ok(if x1 > x0 && seen { vec![Detection { class: Class::GolfBall, score: 0.9, bbox }] } else { Vec::new() })
     }
 }
 
@@ -225,29 +242,6 @@ fn the_flight_is_over_once_a_flight_has_not_been_seen_for_longer_than_a_gap() {
     assert!(!flight_is_over(&resting, size), "a ball that never flew");
 }
 
-/// The white-pixel detector, blind right of `x_max`: a detector that loses a small ball once it
-/// has flown a few frames.
-struct BlindRightOf {
-    inner: WhitePixels,
-    x_max: f32,
-}
-
-impl Detector for BlindRightOf {
-    fn variant(&self) -> &str {
-        "scripted"
-    }
-
-    fn input_size(&self) -> u32 {
-        640
-    }
-
-    fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError> {
-        let mut found = self.inner.detect(frame)?;
-        found.retain(|d| d.bbox.center().0 < self.x_max);
-        Ok(found)
-    }
-}
-
 #[test]
 fn given_a_detector_that_loses_the_ball_in_flight_then_motion_carries_the_flight() {
     // 23 px a frame from x = 40: blind right of 110 the detector sees the ball at rest and at
@@ -255,7 +249,7 @@ fn given_a_detector_that_loses_the_ball_in_flight_then_motion_carries_the_flight
     for x_max in [110.0, 45.0] {
         let mut clip =
             Drawn { n: 240, fps: 120.0, launch: Some(100), speed: 20.0, angle: 25.0, ball: true, decoded: 0 };
-        let detector = BlindRightOf { inner: WhitePixels::default(), x_max };
+        let detector = WhitePixels { blind: Blind::RightOf(x_max), ..WhitePixels::default() };
         let a = analyze(&detector, &mut clip, &params(120.0), &Limits { max_detector_calls: 400 }).expect("analyses");
         let m = a.metrics.as_ref().expect("metrics");
         assert!(m.shot.detected, "blind right of {x_max}: {:?}, {} motion points", m.shot, a.motion_points);
@@ -307,34 +301,12 @@ impl FrameSource for Scaled {
     }
 }
 
-/// The white-pixel detector, blind on frames larger than its input: a ball too small for the
-/// letterboxed frame, seen only through native windows.
-struct BlindOnLargeFrames(WhitePixels);
-
-impl Detector for BlindOnLargeFrames {
-    fn variant(&self) -> &str {
-        "scripted"
-    }
-
-    fn input_size(&self) -> u32 {
-        640
-    }
-
-    fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>, ModelError> {
-        if frame.width > 640 || frame.height > 640 {
-            self.0.calls.fetch_add(1, Ordering::SeqCst);
-            return Ok(Vec::new());
-        }
-        self.0.detect(frame)
-    }
-}
-
 #[test]
 fn given_a_1080p_clip_whose_ball_only_native_windows_show_then_the_search_finds_it_and_the_shot_is_measured() {
     // 10 m/s is 140 px a frame here: a dozen flight frames in the picture.
     let inner = Drawn { n: 180, fps: 60.0, launch: Some(90), speed: 10.0, angle: 20.0, ball: true, decoded: 0 };
     let mut clip = Scaled { inner, k: 6 };
-    let detector = BlindOnLargeFrames(WhitePixels::default());
+    let detector = WhitePixels { blind: Blind::OnLargeFrames, ..WhitePixels::default() };
     let p = AnalysisParams { m_per_px: M_PER_PX / 6.0, ..params(60.0) };
     let a = analyze(&detector, &mut clip, &p, &Limits { max_detector_calls: 400 }).expect("analyses");
     let m = a.metrics.as_ref().expect("metrics");
@@ -342,7 +314,7 @@ fn given_a_1080p_clip_whose_ball_only_native_windows_show_then_the_search_finds_
     let speed = m.ball_speed_mps.expect("speed");
     assert!((speed - 10.0).abs() < 0.75, "speed {speed}");
     assert!(m.impact_frame.is_some_and(|f| f.abs_diff(90) <= 1), "{:?}", m.impact_frame);
-    let calls = detector.0.calls.load(Ordering::SeqCst);
+    let calls = detector.calls.load(Ordering::SeqCst);
     assert_eq!(calls, a.scan.detector_calls, "every window counts against the budget");
     // The same clip at 320x180 needs no windows; at 1080p the search paid for them, within bounds.
     assert!(calls <= 400, "{calls} calls");
