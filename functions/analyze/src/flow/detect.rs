@@ -7,13 +7,14 @@ use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use common::error::ApiError;
-use models::{Detection, Detector, Frame};
+use models::{Class, Detection, Detector, Frame};
 
 use super::flight::{flight_is_over, has_moving_ball};
 use super::{analyze_failed, model_error, MAX_FLIGHT_S, NO_FLIGHT_FRAMES};
 use crate::frames::DecodedFrame;
 use crate::motion::{Blob, MotionConfig, MotionField};
 use crate::pipeline::quality::{laplacian_variance, mean_luma};
+use crate::pipeline::shot::CONFIDENT_BALL_SCORE;
 use crate::refine;
 use crate::source::FrameSource;
 
@@ -41,6 +42,79 @@ pub(super) fn process(detector: &dyn Detector, f: &DecodedFrame) -> Result<Frame
         sharpness: laplacian_variance(&f.rgb, w, h, step),
         size: (f.width, f.height),
     })
+}
+
+/// One watch call: the detector on the frame, and where the frame is large enough for the ball at
+/// rest to vanish in the letterbox ([`refine::worth_searching_natively`]), on native windows too:
+/// the whole frame's tiles while no ball is watched and the frame shows none it is sure of, then a
+/// window on each watched ball the frame does not show. A ball the letterboxed frame sees costs
+/// nothing more. At most `left` calls; returns the detections and the calls spent.
+pub(super) fn watch_detect(
+    detector: &dyn Detector,
+    index: usize,
+    f: &DecodedFrame,
+    watched: &[(f64, f64)],
+    left: usize,
+) -> Result<(Vec<Detection>, usize), ApiError> {
+    let mut d = detector.detect(&Frame { width: f.width, height: f.height, rgb: &f.rgb }).map_err(model_error)?;
+    let (size, side) = ((f.width, f.height), detector.input_size());
+    if !refine::worth_searching_natively(f.width, f.height, side) {
+        return Ok((d, 1));
+    }
+    let ball_near = |d: &[Detection], (x, y): (f64, f64), reach: f64| {
+        d.iter().any(|d| {
+            let (cx, cy) = d.bbox.center();
+            d.class == Class::GolfBall && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= reach
+        })
+    };
+    let windows: Vec<refine::CropWindow> = if watched.is_empty() {
+        let sure = d.iter().any(|d| d.class == Class::GolfBall && f64::from(d.score) >= CONFIDENT_BALL_SCORE);
+        if sure {
+            Vec::new()
+        } else {
+            refine::tiles(index, size, side)
+        }
+    } else {
+        watched
+            .iter()
+            .filter(|c| !ball_near(&d, **c, 8.0))
+            .map(|&(x, y)| refine::window(index, x, y, size, side))
+            .collect()
+    };
+    let mut used = 1;
+    for window in windows.iter().take(left.saturating_sub(1)) {
+        let Some(crop) = refine::crop(f, window) else { continue };
+        let found =
+            detector.detect(&Frame { width: crop.width, height: crop.height, rgb: &crop.rgb }).map_err(model_error)?;
+        refine::merge(&mut d, window, size, found);
+        used += 1;
+    }
+    Ok((d, used))
+}
+
+/// Native windows on the ball at rest where the watch last saw it (`vanished`: centre and size),
+/// for the dense frames (clip frames `start..`) up to `gone` that do not show it, when the frames
+/// are large enough for the launch search's windows.
+pub(super) fn rest_windows(
+    detections: &[Vec<Detection>],
+    start: usize,
+    gone: usize,
+    ((x, y), ball): ((f64, f64), f64),
+    size: (u32, u32),
+    side: u32,
+) -> Vec<refine::CropWindow> {
+    if !refine::worth_searching_natively(size.0, size.1, side) {
+        return Vec::new();
+    }
+    (start..=gone.min((start + detections.len()).saturating_sub(1)))
+        .filter(|i| {
+            !detections[i - start].iter().any(|d| {
+                let (cx, cy) = d.bbox.center();
+                d.class == Class::GolfBall && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= ball
+            })
+        })
+        .map(|i| refine::window(i - start, x, y, size, side))
+        .collect()
 }
 
 /// How much lower than the process the detector threads run (nice levels).

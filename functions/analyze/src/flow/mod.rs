@@ -26,16 +26,14 @@ use std::time::Instant;
 
 use common::error::{ApiError, ErrorCode};
 use common::runs::InferenceTiming;
-use models::{Class, Detection, Detector, Frame};
+use models::{Class, Detection, Detector};
 use serde::Serialize;
 
 use crate::frames::{DecodedFrame, IngestError};
 use crate::motion;
 use crate::pipeline::clock::Clock;
 use crate::pipeline::quality::{assess, laplacian_variance, mean_luma, Quality};
-use crate::pipeline::shot::{
-    analyze_shot, resting_ball, NoShotReason, ShotMetrics, ShotParams, ShotVerdict, CONFIDENT_BALL_SCORE,
-};
+use crate::pipeline::shot::{analyze_shot, resting_ball, NoShotReason, ShotMetrics, ShotParams, ShotVerdict};
 use crate::refine;
 use crate::scan::{self, ScanEnd, WatchConfig};
 use crate::source::{ingest_error, FrameSource};
@@ -43,7 +41,7 @@ use crate::source::{ingest_error, FrameSource};
 pub use detect::DETECTOR_NICE_OFFSET;
 pub use flight::flight_is_over;
 
-use detect::{dense_pass, look_at, look_closer, process, Dense};
+use detect::{dense_pass, look_at, look_closer, process, rest_windows, watch_detect, Dense};
 use flight::{ball_left_unseen, has_moving_ball};
 use preview::{best_frame, render_preview, reread_preview};
 
@@ -226,46 +224,7 @@ pub fn analyze(
                 watch_quality.0 += mean_luma(&f.rgb, w, h, step);
                 watch_quality.1 += laplacian_variance(&f.rgb, w, h, step);
                 let t = Instant::now();
-                let mut d =
-                    detector.detect(&Frame { width: f.width, height: f.height, rgb: &f.rgb }).map_err(model_error)?;
-                // A ball at rest too small for the letterboxed frame: native windows, over the
-                // whole frame while no ball is watched and the frame shows none it is sure of,
-                // then around each watched ball the frame does not show. A ball the letterboxed
-                // frame sees costs nothing more.
-                let size = (f.width, f.height);
-                let side = detector.input_size();
-                let mut used = 1;
-                if refine::worth_searching_natively(f.width, f.height, side) {
-                    let sure =
-                        d.iter().any(|d| d.class == Class::GolfBall && f64::from(d.score) >= CONFIDENT_BALL_SCORE);
-                    let shown = |&(x, y): &(f64, f64)| {
-                        d.iter().any(|d| {
-                            let (cx, cy) = d.bbox.center();
-                            d.class == Class::GolfBall && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= 8.0
-                        })
-                    };
-                    let windows: Vec<refine::CropWindow> = if watched.is_empty() {
-                        if sure {
-                            Vec::new()
-                        } else {
-                            refine::tiles(i, size, side)
-                        }
-                    } else {
-                        watched
-                            .iter()
-                            .filter(|c| !shown(c))
-                            .map(|&(x, y)| refine::window(i, x, y, size, side))
-                            .collect()
-                    };
-                    for window in windows.iter().take(left.saturating_sub(1)) {
-                        let Some(crop) = refine::crop(f, window) else { continue };
-                        let found = detector
-                            .detect(&Frame { width: crop.width, height: crop.height, rgb: &crop.rgb })
-                            .map_err(model_error)?;
-                        refine::merge(&mut d, window, size, found);
-                        used += 1;
-                    }
-                }
+                let (d, used) = watch_detect(detector, i, f, watched, left)?;
                 detect_ms += t.elapsed().as_secs_f64() * 1000.0;
                 Ok((d, used))
             })
@@ -300,20 +259,11 @@ pub fn analyze(
                 // The ball at rest, natively, where the watch last saw it, in the dense frames up
                 // to its leaving that lack it: a small ball the watch's windows found can be too
                 // small for the letterboxed frames, and without it the launch has no tee.
-                let side = detector.input_size();
-                if let (Some((at, ball)), true) = (s.vanished, refine::worth_searching_natively(size.0, size.1, side)) {
-                    let windows: Vec<refine::CropWindow> = (start..=gone.min(end.saturating_sub(1)))
-                        .filter(|i| {
-                            !dets[i - start].iter().any(|d| {
-                                let (x, y) = d.bbox.center();
-                                d.class == Class::GolfBall && (f64::from(x) - at.0).hypot(f64::from(y) - at.1) <= ball
-                            })
-                        })
-                        .map(|i| refine::window(i - start, at.0, at.1, size, side))
-                        .take(budget.saturating_sub(calls))
-                        .collect();
+                if let Some(vanished) = s.vanished {
+                    let windows = rest_windows(&dets, start, gone, vanished, size, detector.input_size());
+                    let windows = &windows[..windows.len().min(budget.saturating_sub(calls))];
                     if !windows.is_empty() {
-                        detect_ms += look_at(detector, source, start, &mut dets, &windows, size)?;
+                        detect_ms += look_at(detector, source, start, &mut dets, windows, size)?;
                         calls += windows.len();
                     }
                 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use models::{BBox, ModelError};
+use models::{BBox, Frame, ModelError};
 
 use super::detect::lower_priority;
 use super::*;
