@@ -25,7 +25,7 @@ use models::{BBox, Class, Detection};
 use crate::frames::DecodedFrame;
 use crate::pipeline::kinematics::flight_points;
 use crate::pipeline::shot::{resting_ball, shot_candidates, CONFIDENT_BALL_SCORE};
-use crate::pipeline::tracking::{track_ball, Gate, TrackPoint, MAX_GAP};
+use crate::pipeline::tracking::{balls_near, track_ball, Gate, TrackPoint, MAX_GAP};
 
 /// What counts as a motion candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -314,10 +314,7 @@ pub fn extend_flight(detections: &[Vec<Detection>], motion: &[Option<Vec<Blob>>]
         }
         let since = frame - points.last().map_or(frame, |p| p.frame);
         let radius = gate.base_px + gate.per_speed * speed + gate.per_gap_px * since.saturating_sub(1) as f64;
-        let seen = detections[frame].iter().filter(|d| d.class == Class::GolfBall).find(|d| {
-            let (cx, cy) = d.bbox.center();
-            (f64::from(cx) - x).hypot(f64::from(cy) - y) <= radius
-        });
+        let seen = balls_near(&detections[frame], (x, y), radius).next();
         if let Some(d) = seen {
             // The detector still sees it (a point the tracker did not chain): follow it.
             let (cx, cy) = d.bbox.center();
@@ -333,12 +330,7 @@ pub fn extend_flight(detections: &[Vec<Detection>], motion: &[Option<Vec<Blob>>]
         frame += 1;
     }
     // A seed blob on a ball the detector did see is that detection, not a second ball.
-    added.retain(|(frame, blob)| {
-        !detections[*frame].iter().any(|d| {
-            let (cx, cy) = d.bbox.center();
-            d.class == Class::GolfBall && (f64::from(cx) - blob.x).hypot(f64::from(cy) - blob.y) <= ball
-        })
-    });
+    added.retain(|(frame, blob)| balls_near(&detections[*frame], (blob.x, blob.y), ball).next().is_none());
     if added.is_empty() {
         return unchanged();
     }
@@ -414,11 +406,7 @@ impl Rest {
         let at = resting_ball(frames)?;
         let mut rest: Option<Rest> = None;
         for (i, f) in frames.iter().enumerate() {
-            for d in f.iter().filter(|d| d.class == Class::GolfBall && f64::from(d.score) >= CONFIDENT_BALL_SCORE) {
-                let (cx, cy) = d.bbox.center();
-                if (f64::from(cx) - at.0).hypot(f64::from(cy) - at.1) > 3.0 {
-                    continue;
-                }
+            for d in balls_near(f, at, 3.0).filter(|d| f64::from(d.score) >= CONFIDENT_BALL_SCORE) {
                 let (size, score) = (f64::from(d.bbox.width().max(d.bbox.height())), f64::from(d.score));
                 rest = Some(match rest {
                     None => Rest { at, last_frame: i, size, score },

@@ -15,6 +15,7 @@ use crate::frames::DecodedFrame;
 use crate::motion::{Blob, MotionConfig, MotionField};
 use crate::pipeline::quality::{laplacian_variance, mean_luma};
 use crate::pipeline::shot::CONFIDENT_BALL_SCORE;
+use crate::pipeline::tracking::balls_near;
 use crate::refine;
 use crate::source::FrameSource;
 
@@ -61,12 +62,6 @@ pub(super) fn watch_detect(
     if !refine::worth_searching_natively(f.width, f.height, side) {
         return Ok((d, 1));
     }
-    let ball_near = |d: &[Detection], (x, y): (f64, f64), reach: f64| {
-        d.iter().any(|d| {
-            let (cx, cy) = d.bbox.center();
-            d.class == Class::GolfBall && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= reach
-        })
-    };
     let windows: Vec<refine::CropWindow> = if watched.is_empty() {
         let sure = d.iter().any(|d| d.class == Class::GolfBall && f64::from(d.score) >= CONFIDENT_BALL_SCORE);
         if sure {
@@ -77,7 +72,7 @@ pub(super) fn watch_detect(
     } else {
         watched
             .iter()
-            .filter(|c| !ball_near(&d, **c, 8.0))
+            .filter(|c| balls_near(&d, **c, 8.0).next().is_none())
             .map(|&(x, y)| refine::window(index, x, y, size, side))
             .collect()
     };
@@ -107,12 +102,7 @@ pub(super) fn rest_windows(
         return Vec::new();
     }
     (start..=gone.min((start + detections.len()).saturating_sub(1)))
-        .filter(|i| {
-            !detections[i - start].iter().any(|d| {
-                let (cx, cy) = d.bbox.center();
-                d.class == Class::GolfBall && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= ball
-            })
-        })
+        .filter(|i| balls_near(&detections[i - start], (x, y), ball).next().is_none())
         .map(|i| refine::window(i - start, x, y, size, side))
         .collect()
 }

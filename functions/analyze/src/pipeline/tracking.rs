@@ -91,6 +91,14 @@ pub(crate) fn dist(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
     ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
 }
 
+/// The ball detections of one frame whose centre lies within `reach` pixels of `(x, y)`.
+pub(crate) fn balls_near(frame: &[Detection], (x, y): (f64, f64), reach: f64) -> impl Iterator<Item = &Detection> {
+    frame.iter().filter(move |d| {
+        let (cx, cy) = d.bbox.center();
+        d.class == Class::GolfBall && dist(f64::from(cx), f64::from(cy), x, y) <= reach
+    })
+}
+
 /// Predicts the position at `frame` from the last two points (constant velocity), or holds still.
 fn predict(track: &[TrackPoint], frame: usize) -> (f64, f64, f64) {
     match track {

@@ -5,7 +5,7 @@ use models::{Class, Detection};
 
 use super::CONFIDENT_BALL_SCORE;
 use crate::pipeline::kinematics::LAUNCH_WINDOW;
-use crate::pipeline::tracking::TrackPoint;
+use crate::pipeline::tracking::{balls_near, TrackPoint};
 
 /// Drops leading flight points that lie behind the ball at rest, along the flight's direction:
 /// a ball cannot fly backwards through its tee, so such a point is the detector seeing a "ball"
@@ -96,24 +96,12 @@ pub(super) fn without_balls_too_wide(frames: &[Vec<Detection>]) -> Vec<Vec<Detec
     };
     let rest_size = frames
         .iter()
-        .flatten()
-        .filter(|d| d.class == Class::GolfBall)
-        .find(|d| {
-            let (cx, cy) = d.bbox.center();
-            (f64::from(cx) - x).hypot(f64::from(cy) - y) <= 3.0
-        })
+        .find_map(|f| balls_near(f, (x, y), 3.0).next())
         .map_or(0.0, |d| d.bbox.width().max(d.bbox.height()));
     if rest_size <= 0.0 {
         return frames.to_vec();
     }
-    let at_rest = |f: &[Detection]| {
-        f.iter().any(|d| {
-            let (cx, cy) = d.bbox.center();
-            d.class == Class::GolfBall
-                && f64::from(d.score) >= CONFIDENT_BALL_SCORE
-                && (f64::from(cx) - x).hypot(f64::from(cy) - y) <= 3.0
-        })
-    };
+    let at_rest = |f: &[Detection]| balls_near(f, (x, y), 3.0).any(|d| f64::from(d.score) >= CONFIDENT_BALL_SCORE);
     frames
         .iter()
         .map(|f| {
