@@ -83,6 +83,9 @@ error_codes! {
     InvalidUpload => ("INVALID_UPLOAD", 400),
     /// Nothing was uploaded under that key (or it expired).
     UploadNotFound => ("UPLOAD_NOT_FOUND", 404),
+    /// The run has no tracer clip: no shot was measured (`shot.detected` false), it is not finished,
+    /// it was not a video or frames run, or it predates the tracer.
+    NoTracer => ("NO_TRACER", 404),
     /// The upload's ticket expired (its `expires_at` passed) before the PUT; ask for a new one.
     UploadExpired => ("UPLOAD_EXPIRED", 410),
     /// A non-HTTP Lambda event that is not an EventBridge schedule.

@@ -55,10 +55,11 @@ const MODULES: &[(&str, &str)] = &[
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
-/// Scripts, styles and calls come from this origin only; images also from `blob:` (the preview is
-/// fetched with the key header and shown from a blob URL).
+/// Scripts, styles and calls come from this origin only; images and video also from `blob:` (the
+/// preview and the tracer clip are fetched with the key header and shown from blob URLs).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
-                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+                   media-src blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'none'";
 
 /// Serves a matched dashboard route (only the dispatcher serves the dashboard).
 pub fn serve(state: &AppState, _req: Request, matched: Matched<Endpoint>) -> Response<Body> {

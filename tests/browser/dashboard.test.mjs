@@ -281,6 +281,47 @@ describe('with REQUIRE_API_KEY=1 and RUNS_PRUNE_ENABLED=true', () => {
     await noProblems(page);
   });
 
+  it('shows a shot tracer: the still and the clip playing inline', T, async () => {
+    const id = app.seed.tracer_run_id;
+    const { body: run } = await apiJson(app, `/runs/v1/${id}`);
+    assert.equal(run.result.tracer.clip, true, 'the seeded run has a tracer');
+    await page.goto(`${app.url}/admin/runs?run=${id}`);
+    await page.waitForFunction((rid) => {
+      const d = document.querySelector('#drawer');
+      return d.open && d.dataset.runId === rid && d.dataset.state === 'ready';
+    }, id);
+    const img = page.locator('#preview-img');
+    await img.waitFor();
+    await page.waitForFunction(() => document.querySelector('#preview-img').complete);
+    assert.deepEqual(
+      await img.evaluate((i) => [i.naturalWidth, i.naturalHeight, i.alt]),
+      [640, 360, `Shot tracer of run ${id}`],
+      'the tracer still (preview.jpg) decoded',
+    );
+    const video = page.locator('#tracer-video');
+    await video.waitFor();
+    // Chromium decoded the H.264 clip: its size is known and it has frames to show.
+    await page.waitForFunction(() => {
+      const v = document.querySelector('#tracer-video');
+      return v.readyState >= 2 && v.videoWidth > 0;
+    });
+    const v = await video.evaluate((e) => ({
+      w: e.videoWidth,
+      h: e.videoHeight,
+      duration: e.duration,
+      controls: e.controls,
+      src: e.src.slice(0, 5),
+    }));
+    assert.deepEqual([v.w, v.h, v.controls, v.src], [640, 360, true, 'blob:']);
+    const [first, last] = run.result.tracer.frames;
+    assert.ok(Math.abs(v.duration - (last - first + 1) / 60) < 0.05, `duration ${v.duration}s`);
+    await video.scrollIntoViewIfNeeded();
+    await screenshot(page, 'drawer-tracer.png');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.querySelector('#drawer').open);
+    await noProblems(page);
+  });
+
   it('is readable at phone width (390x844)', T, async () => {
     const phone = await newPage(browser, { width: 390, height: 844, scale: 2, apiKey: API_KEY });
     try {

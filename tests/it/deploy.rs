@@ -135,12 +135,16 @@ async fn every_route_has_a_v2_fixture_its_function_answers() {
     let state = &services.app;
     let run = seed_run(&state.runs, Utc::now(), RunKind::Video, ModelVariant::Yolov10, RunStatus::Succeeded).await;
     state.runs.put_artifact(run.run_id, "preview.png", &[0x89, b'P', b'N', b'G', 0xff]).await.expect("artifact");
+    state.runs.put_artifact(run.run_id, "preview.jpg", &[0xff, 0xd8, 0xff, 0xd9]).await.expect("artifact");
+    state.runs.put_artifact(run.run_id, "tracer.mp4", b"\0\0\0\x18ftypisom").await.expect("artifact");
     let cases = [
         ("apigw-v2-get-health.json", 200),
         ("apigw-v2-get-ready.json", 200),
         ("apigw-v2-get-runs.json", 200),
         ("apigw-v2-get-run.json", 200),
         ("apigw-v2-get-run-preview.json", 200),
+        ("apigw-v2-get-run-preview-jpeg.json", 200),
+        ("apigw-v2-get-run-tracer.json", 200),
         ("apigw-v2-post-prune.json", 200),
         ("apigw-v2-get-flags-config.json", 200),
         ("apigw-v2-put-flags-config-base64.json", 200),

@@ -15,5 +15,6 @@ mod prune;
 mod reliability;
 mod s3;
 mod shot_search;
+mod shot_tracer;
 mod store;
 mod video_formats;

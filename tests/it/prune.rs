@@ -86,12 +86,18 @@ async fn pruning_twice_is_idempotent_and_takes_artifacts_along() {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, runs) = seeded_store(dir.path()).await;
     let oldest_terminal = runs.iter().rev().find(|r| r.status.is_terminal()).expect("terminal");
-    store.put_artifact(oldest_terminal.run_id, "preview.png", b"png").await.expect("artifact");
+    // Every artifact a run can have: the legacy PNG, the tracer still and the tracer clip.
+    let names = ["preview.png", "preview.jpg", "tracer.mp4"];
+    for name in names {
+        store.put_artifact(oldest_terminal.run_id, name, name.as_bytes()).await.expect("artifact");
+    }
     let policy = Policy { max_runs: Some(5), max_age_days: None };
     let first = prune(&store, policy, Utc::now(), false).await.expect("first");
     let second = prune(&store, policy, Utc::now(), false).await.expect("second");
     assert_eq!((first.deleted, second.deleted, second.scanned), (45, 0, 55));
-    assert_eq!(store.get_artifact(oldest_terminal.run_id, "preview.png").await.expect("read"), None);
+    for name in names {
+        assert_eq!(store.get_artifact(oldest_terminal.run_id, name).await.expect("read"), None, "{name}");
+    }
     assert!(std::fs::read_dir(dir.path().join("artifacts")).map(|d| d.count()).unwrap_or(0) == 0);
 }
 

@@ -317,6 +317,13 @@ pub const RUN_ABANDONED: &str = "RUN_ABANDONED";
 
 /// The name of an asynchronous run's stored request (its worker parses it again).
 pub const REQUEST_ARTIFACT: &str = "request.json";
+/// A run's preview (JPEG): the tracer still of a measured shot, else a frame with its detection
+/// boxes. GET /runs/v1/{run_id}/preview.jpg serves it, and preview.png as a PNG.
+pub const PREVIEW_ARTIFACT: &str = "preview.jpg";
+/// The PNG preview runs stored before the tracer (served as it is).
+pub const LEGACY_PREVIEW_ARTIFACT: &str = "preview.png";
+/// A measured shot's tracer clip (H.264 MP4): GET /runs/v1/{run_id}/tracer.mp4.
+pub const TRACER_ARTIFACT: &str = "tracer.mp4";
 /// The current time at the millisecond precision timestamps are stored with, so a record read back
 /// equals the record written.
 pub fn now() -> DateTime<Utc> {

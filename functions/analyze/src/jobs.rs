@@ -33,7 +33,7 @@ use crate::AnalyzeState;
 
 pub use common::runs::REQUEST_ARTIFACT;
 /// The request headers an analysis reads; nothing else (no credential) is stored.
-const KEPT_HEADERS: &[&str] = &["content-type", "x-model-variant", "x-user-id"];
+const KEPT_HEADERS: &[&str] = &["content-type", "x-model-variant", "x-user-id", "accept-language"];
 
 /// How the client asked for an asynchronous answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

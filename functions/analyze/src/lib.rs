@@ -53,8 +53,8 @@ common::routes! {
     Range => POST "/range/practice/analyze", ApiKey;
 }
 
-/// The name of a run's preview artifact (GET /runs/v1/{run_id}/preview.png serves it).
-pub const PREVIEW_ARTIFACT: &str = "preview.png";
+pub use common::runs::{PREVIEW_ARTIFACT, TRACER_ARTIFACT};
+pub use tracer;
 
 /// What the analyze handlers share across requests: the detectors and the inference gate.
 #[derive(Debug)]

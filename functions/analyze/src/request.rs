@@ -85,6 +85,9 @@ pub struct Params {
     pub include_detections: bool,
     /// Range payload: declared frame size.
     pub frame_size: Option<(u32, u32)>,
+    /// The tracer label's units: the `units` parameter, else the `Accept-Language` header's
+    /// region ([`tracer::Units::from_accept_language`]), else metric.
+    pub units: Option<tracer::Units>,
 }
 
 impl Params {
@@ -96,6 +99,7 @@ impl Params {
             m_per_px: self.m_per_px,
             smoothing_window: self.smoothing_window,
             frame_size: self.frame_size,
+            units: self.units.unwrap_or_default(),
         }
     }
 }
@@ -262,6 +266,18 @@ pub fn validate_params(raw: &Map<String, Value>, fps_name: &str, default_fps: f6
             0.0
         }
     };
+    let units = match raw.get("units") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(v)) if v.trim().is_empty() => None,
+        Some(v) => {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            let parsed = tracer::Units::parse(&text);
+            if parsed.is_none() {
+                errors.push(format!("units must be metric or imperial, got {text:?}"));
+            }
+            parsed
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidCalibration, errors.join("; ")));
     }
@@ -274,7 +290,15 @@ pub fn validate_params(raw: &Map<String, Value>, fps_name: &str, default_fps: f6
         m_per_px,
         include_detections: false,
         frame_size,
+        units,
     })
+}
+
+/// The units a request asks for: its `units` parameter (already in `p`), else its
+/// `Accept-Language`.
+fn with_units(req: &Request, p: Params) -> Params {
+    let units = p.units.or_else(|| header(req, "accept-language").map(|h| tracer::Units::from_accept_language(&h)));
+    Params { units, ..p }
 }
 
 fn include_detections(req: &Request) -> bool {
@@ -301,8 +325,9 @@ fn base_variants(req: &Request) -> VariantInputs {
     }
 }
 
-const PARAM_NAMES: &[&str] = &["fps", "ref_len_m", "ref_len_px", "smoothing_window", "calibration"];
-const VIDEO_PARAM_NAMES: &[&str] = &["fps_fallback", "ref_len_m", "ref_len_px", "smoothing_window", "calibration"];
+const PARAM_NAMES: &[&str] = &["fps", "ref_len_m", "ref_len_px", "smoothing_window", "calibration", "units"];
+const VIDEO_PARAM_NAMES: &[&str] =
+    &["fps_fallback", "ref_len_m", "ref_len_px", "smoothing_window", "calibration", "units"];
 
 /// Parses POST /cv/analyze: multipart `frames_zip` or `image`, or a raw `image/png|jpeg` body.
 pub async fn parse_frames(req: &Request) -> Parsed {
@@ -355,8 +380,8 @@ pub async fn parse_frames(req: &Request) -> Parsed {
             ),
         ))
     };
-    let params =
-        validate_params(&raw, "fps", DEFAULT_FPS).map(|p| Params { include_detections: include_detections(req), ..p });
+    let params = validate_params(&raw, "fps", DEFAULT_FPS)
+        .map(|p| with_units(req, Params { include_detections: include_detections(req), ..p }));
     let run_name = query_param(req, "run_name").filter(|s| !s.trim().is_empty());
     Gathered { inputs, raw, run_name, variants }.finish(req, Endpoint::Frames, payload, params)
 }
@@ -431,7 +456,7 @@ pub async fn parse_video(req: &Request) -> Parsed {
         ))
     };
     let params = validate_params(&raw, "fps_fallback", DEFAULT_FPS)
-        .map(|p| Params { include_detections: include_detections(req), ..p });
+        .map(|p| with_units(req, Params { include_detections: include_detections(req), ..p }));
     Gathered { inputs, raw, run_name, variants }.finish(req, Endpoint::Video, payload, params)
 }
 

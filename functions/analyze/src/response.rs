@@ -104,6 +104,13 @@ pub fn summary(o: &Outcome) -> Value {
         "native_crops": a.native_crops,
         "motion_points": a.motion_points,
         "scan": a.scan,
+        "tracer": a.tracer.as_ref().map(|t| json!({
+            "still_frame": t.still_frame,
+            "frames": t.frames,
+            "clip": t.clip.is_some(),
+            "units": t.units.as_str(),
+            "ms": t.ms,
+        })),
     });
     if let Some(video) = &o.video {
         v["video"] = json!(video);
@@ -166,7 +173,8 @@ pub fn body(
         "override_source": choice.source,
         "inference_timing": a.timing,
         "timings": Timings::from(&a.timing),
-        "preview_url": a.preview_png.as_ref().map(|_| format!("/runs/v1/{id}/preview.png")),
+        "preview_url": a.preview_jpeg.as_ref().map(|_| format!("/runs/v1/{id}/preview.jpg")),
+        "tracer_url": a.tracer.as_ref().and_then(|t| t.clip.as_ref()).map(|_| format!("/runs/v1/{id}/tracer.mp4")),
     });
     if let (Value::Object(b), Value::Object(s)) = (&mut body, summary) {
         b.extend(s);

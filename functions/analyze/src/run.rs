@@ -23,7 +23,7 @@ use crate::request::{Params, Parsed, Payload};
 use crate::response::{self, VideoSummary};
 use crate::source::{ingest_error, VideoSource, ZipSource};
 use crate::variant::{resolve, VariantChoice};
-use crate::{AnalyzeState, Engine, PREVIEW_ARTIFACT};
+use crate::{AnalyzeState, Engine, PREVIEW_ARTIFACT, TRACER_ARTIFACT};
 
 /// What one analysis produced, with what the request asked of the response.
 #[derive(Debug, Clone)]
@@ -188,10 +188,13 @@ async fn lifecycle(state: &AppState, engine: &Engine, work: Work) -> Result<Resp
     common::metrics::record_analysis(&endpoint_name, outcome, started.elapsed());
     match result {
         Ok(outcome) => {
-            if let Some(png) = &outcome.analysis.preview_png {
-                // Before the terminal transition, so a succeeded run always has its preview.
-                if let Err(e) = state.runs.put_artifact(id, PREVIEW_ARTIFACT, png).await {
-                    tracing::warn!(run_id = %id, error = %e, "preview not stored");
+            // Before the terminal transition, so a succeeded run always has its preview and tracer.
+            let clip = outcome.analysis.tracer.as_ref().and_then(|t| t.clip.as_ref());
+            for (name, bytes) in [(PREVIEW_ARTIFACT, outcome.analysis.preview_jpeg.as_ref()), (TRACER_ARTIFACT, clip)] {
+                if let Some(bytes) = bytes {
+                    if let Err(e) = state.runs.put_artifact(id, name, bytes).await {
+                        tracing::warn!(run_id = %id, artifact = name, error = %e, "artifact not stored");
+                    }
                 }
             }
             let summary = response::summary(&outcome);

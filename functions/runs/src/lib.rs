@@ -1,16 +1,19 @@
 //! The runs function: GET /runs/v1 (newest-first listing with filters and cursors) and
-//! GET /runs/v1/{run_id}, the run's annotated preview image, and upload tickets for files too large
-//! to send through Lambda (POST /runs/v1/uploads; PUT /runs/v1/uploads/{upload_key} stores the bytes
-//! where no presigned S3 URL is available).
+//! GET /runs/v1/{run_id}, the run's preview (the tracer still, as JPEG or PNG) and tracer clip, and
+//! upload tickets for files too large to send through Lambda (POST /runs/v1/uploads;
+//! PUT /runs/v1/uploads/{upload_key} stores the bytes where no presigned S3 URL is available).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::error::{respond, ApiError, ErrorCode};
 use common::http::{json_response, query_param, set_run_id_header};
+use common::lambda_http::http::HeaderValue;
 use common::lambda_http::http::StatusCode;
 use common::lambda_http::{Body, Request, Response};
 use common::routing::{self, Matched};
 use common::run_store::{Cursor, RunFilter};
-use common::runs::{ModelVariant, RunId, RunKind, RunStatus};
+use common::runs::{
+    ModelVariant, RunId, RunKind, RunStatus, LEGACY_PREVIEW_ARTIFACT, PREVIEW_ARTIFACT, TRACER_ARTIFACT,
+};
 use common::state::AppState;
 use common::uploads::TicketRefusal;
 use serde_json::json;
@@ -20,8 +23,12 @@ common::routes! {
     List => GET "/runs/v1", ApiKey;
     /// One run.
     Get => GET "/runs/v1/{run_id}", ApiKey;
-    /// Its annotated preview.
+    /// Its preview as a JPEG (the tracer still of a measured shot).
+    PreviewJpeg => GET "/runs/v1/{run_id}/preview.jpg", ApiKey;
+    /// The same as a PNG, for the clients written before the tracer.
     Preview => GET "/runs/v1/{run_id}/preview.png", ApiKey;
+    /// Its tracer clip.
+    Tracer => GET "/runs/v1/{run_id}/tracer.mp4", ApiKey;
     /// An upload ticket.
     CreateUpload => POST "/runs/v1/uploads", ApiKey;
     /// The upload's bytes.
@@ -47,7 +54,9 @@ async fn run(state: &AppState, req: &Request, matched: &Matched<Endpoint>) -> Re
     match matched.endpoint {
         Endpoint::List => list(state, req).await,
         Endpoint::Get => get(state, run_id(matched)?).await,
-        Endpoint::Preview => preview(state, run_id(matched)?).await,
+        Endpoint::PreviewJpeg => preview_jpeg(state, run_id(matched)?).await,
+        Endpoint::Preview => preview_png(state, run_id(matched)?).await,
+        Endpoint::Tracer => tracer_clip(state, run_id(matched)?).await,
         Endpoint::CreateUpload => create_upload(state, req).await,
         Endpoint::PutUpload => put_upload(state, req, matched.param("upload_key")).await,
     }
@@ -145,16 +154,59 @@ async fn get(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
     Ok(resp)
 }
 
-async fn preview(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
+fn binary(id: RunId, bytes: Vec<u8>, content_type: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Body::Binary(bytes));
+    let headers = resp.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(content_type));
+    // Artifacts never change once the run is terminal.
+    headers.insert("cache-control", HeaderValue::from_static("private, max-age=86400, immutable"));
+    set_run_id_header(&mut resp, id);
+    resp
+}
+
+fn no_preview(id: RunId) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("run {id} has no preview image"))
+}
+
+async fn preview_jpeg(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
     // A 404 for the run itself first, so a missing run and a run without preview read differently.
     state.runs.get(id).await?;
-    let Some(png) = state.runs.get_artifact(id, "preview.png").await? else {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("run {id} has no preview image")));
+    let jpeg = state.runs.get_artifact(id, PREVIEW_ARTIFACT).await?.ok_or_else(|| no_preview(id))?;
+    Ok(binary(id, jpeg, "image/jpeg"))
+}
+
+/// The PNG clients asked for before the tracer: a run's own PNG when it predates the tracer, else
+/// its JPEG preview converted (the JPEG is what is stored; a PNG of a 1080p frame weighs ~3 MB).
+async fn preview_png(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
+    state.runs.get(id).await?;
+    if let Some(png) = state.runs.get_artifact(id, LEGACY_PREVIEW_ARTIFACT).await? {
+        return Ok(binary(id, png, "image/png"));
+    }
+    let jpeg = state.runs.get_artifact(id, PREVIEW_ARTIFACT).await?.ok_or_else(|| no_preview(id))?;
+    let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?;
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
+        Ok(png)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .map_err(|e| ApiError::new(ErrorCode::Internal, "the preview could not be converted").with_cause(e))?;
+    Ok(binary(id, png, "image/png"))
+}
+
+async fn tracer_clip(state: &AppState, id: RunId) -> Result<Response<Body>, ApiError> {
+    let run = state.runs.get(id).await?;
+    let Some(mp4) = state.runs.get_artifact(id, TRACER_ARTIFACT).await? else {
+        let why = match run.result.as_ref().and_then(|r| r.get("shot")).and_then(|s| s.get("detected")) {
+            Some(serde_json::Value::Bool(false)) => "no shot was measured",
+            _ if !run.status.is_terminal() => "it has not finished",
+            _ => "it has no measured shot with a tracer",
+        };
+        return Err(ApiError::new(ErrorCode::NoTracer, format!("run {id} has no tracer clip: {why}")));
     };
-    let mut resp = Response::new(Body::Binary(png));
-    resp.headers_mut().insert("content-type", common::lambda_http::http::HeaderValue::from_static("image/png"));
-    set_run_id_header(&mut resp, id);
-    Ok(resp)
+    Ok(binary(id, mp4, "video/mp4"))
 }
 
 /// The origin clients reached us at, for upload URLs that point back to the dispatcher.

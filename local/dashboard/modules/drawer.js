@@ -1,6 +1,7 @@
 // The run detail drawer: GET /runs/v1/{id} shown as lifecycle, metrics, error contract, inputs,
-// timings and raw JSON, with the annotated preview (fetched with the key, shown from a blob URL)
-// and copy buttons. `?run=<id>` in the page URL names the open run.
+// timings and raw JSON, with the preview (the tracer still, else a frame with its boxes) and the
+// tracer clip played inline (both fetched with the key, shown from blob URLs), and copy buttons.
+// `?run=<id>` in the page URL names the open run.
 
 import { $, copyText, dash, el } from './dom.js';
 import { badge, durationMs, fixed, fmtDuration, fmtTime, num } from './format.js';
@@ -16,7 +17,7 @@ const ui = {
 };
 
 let drawerSeq = 0; // bumped by each open and close, so a late answer for another run is dropped
-const objectUrls = []; // preview blob URLs, revoked when the drawer closes
+const objectUrls = []; // preview and clip blob URLs, revoked when the drawer closes
 
 function kv(pairs) {
   return el(
@@ -156,21 +157,50 @@ function renderDrawer(run) {
   return preview;
 }
 
-async function loadPreview(id, target, seq) {
+/** GET `path` as a blob URL (revoked when the drawer closes); null on 404. */
+async function blobUrl(path) {
+  const resp = await api(path);
+  if (resp.status === 404) return null;
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  const url = URL.createObjectURL(await resp.blob());
+  objectUrls.push(url);
+  return url;
+}
+
+/** The preview (preview.jpg; preview.png for runs stored before the tracer) and, when the run
+ * has one, the tracer clip playing inline below it. */
+async function loadPreview(run, target, seq) {
+  const id = run.run_id;
+  const tracer = run.result && run.result.tracer;
   try {
-    const resp = await api(`/runs/v1/${id}/preview.png`);
+    const url = (await blobUrl(`/runs/v1/${id}/preview.jpg`)) ?? (await blobUrl(`/runs/v1/${id}/preview.png`));
     if (seq !== drawerSeq) return;
-    if (resp.status === 404) {
+    if (url === null) {
       target.replaceChildren(el('p', { class: 'muted', id: 'no-preview' }, 'No preview image for this run.'));
       return;
     }
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-    const url = URL.createObjectURL(await resp.blob());
-    objectUrls.push(url);
-    if (seq !== drawerSeq) return;
-    target.replaceChildren(el('img', { src: url, alt: `Annotated preview of run ${id}`, id: 'preview-img' }));
+    const alt = tracer ? `Shot tracer of run ${id}` : `Annotated preview of run ${id}`;
+    target.replaceChildren(el('img', { src: url, alt, id: 'preview-img' }));
   } catch (err) {
     if (seq === drawerSeq) target.replaceChildren(el('p', { class: 'muted' }, `Preview unavailable: ${err.message}`));
+  }
+  if (!tracer || !tracer.clip) return;
+  try {
+    const url = await blobUrl(`/runs/v1/${id}/tracer.mp4`);
+    if (seq !== drawerSeq || url === null) return;
+    const video = el('video', {
+      src: url,
+      id: 'tracer-video',
+      controls: true,
+      muted: true,
+      loop: true,
+      autoplay: true,
+      playsInline: true,
+      title: `Tracer clip of run ${id}`,
+    });
+    target.append(video);
+  } catch (err) {
+    if (seq === drawerSeq) target.append(el('p', { class: 'muted' }, `Tracer clip unavailable: ${err.message}`));
   }
 }
 
@@ -193,7 +223,7 @@ export async function openDrawer(id, listed) {
     if (seq !== drawerSeq) return;
     const preview = renderDrawer(run);
     ui.drawer.dataset.state = 'ready';
-    loadPreview(run.run_id, preview, seq);
+    loadPreview(run, preview, seq);
   } catch (err) {
     if (seq !== drawerSeq) return;
     ui.drawer.dataset.state = 'error';

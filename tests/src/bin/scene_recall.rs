@@ -262,6 +262,7 @@ fn analyse(
         m_per_px: 0.01,
         smoothing_window: 3,
         frame_size: None,
+        units: analyze::tracer::Units::Metric,
     };
     // Noisy 720p PNG zips pass the server's 50 MiB default; the limit is not what is measured.
     let limits = analyze::frames::ZipLimits { max_zip_bytes: usize::MAX, ..analyze::frames::ZipLimits::default() };

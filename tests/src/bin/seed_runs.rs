@@ -6,7 +6,9 @@
 //! processing, succeeded, failed), every kind and both variants appear, failed video runs included.
 //! Succeeded runs carry the metrics the drawer shows (range runs have no club speed, so the drawer's
 //! "—" shows too); failed runs carry an error code and message; the newest run (a succeeded image
-//! run) has an annotated `preview.png`. Lifecycle timestamps are set from the anchor through
+//! run) has an annotated `preview.png` (a run from before the tracer), and the newest succeeded
+//! video run a shot tracer: `preview.jpg` and `tracer.mp4` drawn by the real tracer on a rendered
+//! swing, with the `tracer` object in its result. Lifecycle timestamps are set from the anchor through
 //! `Run::apply`, so durations look real. The anchor is the current time rounded down to the minute,
 //! or `SEED_ANCHOR` (RFC 3339) for identical timestamps across runs; ids keep their random bits.
 //!
@@ -187,10 +189,20 @@ async fn seed(store: RunStore, anchor: DateTime<Utc>, count: usize) -> Result<se
     let mut first_failed = None;
     let mut first_queued = None;
     let mut preview_run = None;
+    let mut tracer_run = None;
     let mut runs = Vec::with_capacity(count);
     for i in 0..count {
         let p = plan(anchor, i);
-        let run = record(i, &p)?;
+        let mut run = record(i, &p)?;
+        if tracer_run.is_none() && run.status == RunStatus::Succeeded && run.kind == Some(RunKind::Video) {
+            let t = tracer_media(i)?;
+            if let Some(r) = run.result.as_mut() {
+                r["tracer"] = t.summary;
+            }
+            store.put_artifact(run.run_id, "preview.jpg", &t.still).await.map_err(|e| e.to_string())?;
+            store.put_artifact(run.run_id, "tracer.mp4", &t.clip).await.map_err(|e| e.to_string())?;
+            tracer_run = Some(run.run_id);
+        }
         store.import(&run).await.map_err(|e| e.to_string())?;
         if preview_run.is_none() && run.status == RunStatus::Succeeded && run.kind == Some(RunKind::Image) {
             store.put_artifact(run.run_id, "preview.png", &preview_png()).await.map_err(|e| e.to_string())?;
@@ -214,10 +226,57 @@ async fn seed(store: RunStore, anchor: DateTime<Utc>, count: usize) -> Result<se
         "by_status": by_status,
         "by_kind": by_kind,
         "preview_run_id": preview_run,
+        "tracer_run_id": tracer_run,
         "failed_run_id": first_failed,
         "queued_run_id": first_queued,
         "runs": runs,
     }))
+}
+
+// ---------------------------------------------------------------- a shot tracer
+
+struct TracerMedia {
+    still: Vec<u8>,
+    clip: Vec<u8>,
+    summary: serde_json::Value,
+}
+
+/// The tracer of a rendered 640x360 60 fps swing, drawn from its true ball positions, labelled
+/// with run `i`'s metrics.
+fn tracer_media(i: usize) -> Result<TracerMedia, String> {
+    use analyze::tracer::{render_still, ClipPlan, Flight, FlightPoint, Label, TracerClip, Units};
+    let fps = 60.0;
+    let mut spec = golfiq_tests::scene::SwingSpec::preset(640, 360, fps);
+    spec.frames += 20;
+    let (frames, truth) = golfiq_tests::scene::render_swing(&spec);
+    let at = |f: usize, (x, y): (f64, f64)| FlightPoint { frame: f as f64, x, y };
+    let flying: Vec<FlightPoint> =
+        (truth.impact_frame + 1..frames.len()).map_while(|f| truth.ball_centres[f].map(|c| at(f, c))).collect();
+    let measured: Vec<FlightPoint> =
+        flying.iter().copied().filter(|p| truth.ball_in_flight(p.frame as usize, &spec)).collect();
+    let last = *measured.last().ok_or("the rendered ball never flew")?;
+    let extrapolated = flying.iter().copied().filter(|p| p.frame >= last.frame).collect();
+    let flight = Flight { launch: at(truth.impact_frame, truth.tee), measured, extrapolated };
+    let m = metrics(i, RunKind::Video);
+    let label = Label {
+        ball_speed_mps: m["ball_speed_mps"].as_f64().unwrap_or(0.0),
+        launch_deg: m["launch_deg"].as_f64().unwrap_or(0.0),
+        carry_m: m["carry_m"].as_f64().unwrap_or(0.0),
+    }
+    .text(Units::Metric);
+    let plan = ClipPlan::new(&flight, fps, frames.len()).ok_or("no clip plan")?;
+    let mut clip = TracerClip::new(plan, &flight, Some(label.clone()), 640, 360).map_err(|e| e.to_string())?;
+    for f in plan.frames() {
+        clip.push(frames[f].clone()).map_err(|e| e.to_string())?;
+    }
+    let still_frame = last.frame as usize;
+    let still = render_still(frames[still_frame].clone(), &flight, Some(&label)).map_err(|e| e.to_string())?;
+    Ok(TracerMedia {
+        still,
+        clip: clip.finish().map_err(|e| e.to_string())?,
+        summary: json!({"still_frame": still_frame, "frames": [plan.first, plan.last], "clip": true,
+            "units": "metric", "ms": 0.0}),
+    })
 }
 
 // ---------------------------------------------------------------- a tiny PNG encoder

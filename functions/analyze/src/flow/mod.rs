@@ -43,7 +43,8 @@ pub use flight::flight_is_over;
 
 use detect::{dense_pass, look_at, look_closer, process, rest_windows, watch_detect, Dense};
 use flight::{ball_left_unseen, has_moving_ball};
-use preview::{best_frame, render_preview, reread_preview};
+pub use preview::Tracer;
+use preview::{best_frame, make_tracer, render_preview, reread_preview};
 
 /// Frames a motion analysis needs at least.
 pub const MIN_FRAMES: usize = 2;
@@ -73,6 +74,8 @@ pub struct AnalysisParams {
     pub smoothing_window: usize,
     /// The frame size quality is judged at, when the client declared one.
     pub frame_size: Option<(u32, u32)>,
+    /// The units of the tracer's label.
+    pub units: tracer::Units,
 }
 
 /// How much detector time one analysis may spend.
@@ -112,10 +115,13 @@ pub struct Analysis {
     pub quality: Quality,
     /// Timing.
     pub timing: InferenceTiming,
-    /// The annotated preview (PNG), when it could be made.
-    pub preview_png: Option<Vec<u8>>,
+    /// The preview (JPEG): the tracer still of a measured shot, else the frame the detector was
+    /// surest of with its boxes; when it could be made.
+    pub preview_jpeg: Option<Vec<u8>>,
     /// The clip index of the frame the preview shows.
     pub preview_frame: Option<usize>,
+    /// The tracer of a measured shot (its still is also `preview_jpeg`).
+    pub tracer: Option<Tracer>,
     /// True when the dense pass stopped once the ball flight was over.
     pub stopped_after_flight: bool,
     /// Native-resolution crops run through the detector around the ball's track.
@@ -145,7 +151,7 @@ pub fn detect_image(detector: &dyn Detector, frame: &DecodedFrame) -> Result<Ana
     let r = process(detector, frame)?;
     let quality = assess(0.0, frame.width, frame.height, r.luma, r.sharpness);
     let detections = vec![r.detections];
-    let preview_png =
+    let preview_jpeg =
         render_preview(frame.clone(), &detections[0]).map_err(|e| tracing::warn!(error = %e, "no preview image")).ok();
     Ok(Analysis {
         width: frame.width,
@@ -159,8 +165,9 @@ pub fn detect_image(detector: &dyn Detector, frame: &DecodedFrame) -> Result<Ana
             avg_ms_per_frame: round2(r.detect_ms),
             frame_count: 1,
         },
-        preview_png,
+        preview_jpeg,
         preview_frame: Some(0),
+        tracer: None,
         stopped_after_flight: false,
         native_crops: 0,
         motion_points: 0,
@@ -313,7 +320,7 @@ pub fn analyze(
         let (qw, qh) = params.frame_size.unwrap_or((width, height));
         let quality = assess(params.clock.fps(), qw, qh, watch_quality.0 / k, watch_quality.1 / k);
         let preview = best_frame(&detections).map(|k| frames[k]);
-        let preview_png = preview.and_then(|i| {
+        let preview_jpeg = preview.and_then(|i| {
             let k = frames.iter().position(|f| *f == i)?;
             reread_preview(source, i, &detections[k])
         });
@@ -325,8 +332,9 @@ pub fn analyze(
             detections,
             metrics: Some(ShotMetrics::none(ShotVerdict::none(reason), tracking)),
             quality,
-            preview_png,
+            preview_jpeg,
             preview_frame: preview,
+            tracer: None,
             stopped_after_flight: false,
             native_crops: 0,
             motion_points: 0,
@@ -353,11 +361,23 @@ pub fn analyze(
     );
     let (qw, qh) = params.frame_size.unwrap_or((width, height));
     let quality = assess(params.clock.fps(), qw, qh, luma, sharpness);
-    let preview_frame = metrics
-        .impact_frame
-        .filter(|i| (start..start + detections.len()).contains(i))
-        .or_else(|| best_frame(&detections).map(|k| start + k));
-    let preview_png = preview_frame.and_then(|i| reread_preview(source, i, &detections[i - start]));
+    // A measured shot's preview is its tracer still; without one, the impact frame (else the
+    // frame the detector was surest of) with its boxes.
+    let tracer = metrics
+        .flight
+        .as_ref()
+        .filter(|_| metrics.shot.detected)
+        .and_then(|f| make_tracer(source, &metrics, f, params.clock.fps(), (width, height), params.units));
+    let (preview_jpeg, preview_frame) = match &tracer {
+        Some(t) => (Some(t.still.clone()), Some(t.still_frame)),
+        None => {
+            let frame = metrics
+                .impact_frame
+                .filter(|i| (start..start + detections.len()).contains(i))
+                .or_else(|| best_frame(&detections).map(|k| start + k));
+            (frame.and_then(|i| reread_preview(source, i, &detections[i - start])), frame)
+        }
+    };
     let frames: Vec<usize> = (start..start + detections.len()).collect();
     let dense_window = Some([start, start + detections.len().saturating_sub(1)]);
     Ok(Analysis {
@@ -368,8 +388,9 @@ pub fn analyze(
         detections,
         metrics: Some(metrics),
         quality,
-        preview_png,
+        preview_jpeg,
         preview_frame,
+        tracer,
         stopped_after_flight: flight_over,
         native_crops,
         motion_points: with_motion.added,

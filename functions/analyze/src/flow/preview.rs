@@ -1,9 +1,19 @@
-//! The annotated preview: the frame the shot is best seen in, read again and drawn on as a PNG.
+//! What a run shows: the tracer still and clip of a measured shot (frames read again, the flight
+//! drawn by the `tracer` crate), else the frame the detector was surest of with its boxes. Both
+//! stills are JPEGs of at most `tracer::STILL_MAX_BYTES`.
+
+use std::sync::mpsc;
+use std::time::Instant;
 
 use models::Detection;
+use tracer::{ClipPlan, Flight, TracerClip, Units};
 
 use crate::frames::DecodedFrame;
+use crate::pipeline::shot::ShotMetrics;
 use crate::source::FrameSource;
+
+/// Decoded frames waiting for the tracer's drawing and encoding.
+const TRACER_PREFETCH: usize = 4;
 
 /// The index of the frame with the most confident detections (the first when none has any).
 pub(super) fn best_frame(detections: &[Vec<Detection>]) -> Option<usize> {
@@ -11,6 +21,7 @@ pub(super) fn best_frame(detections: &[Vec<Detection>]) -> Option<usize> {
     (0..detections.len()).max_by(|a, b| score(&detections[*a]).total_cmp(&score(&detections[*b])))
 }
 
+/// The boxes preview of clip frame `index`, read again from `source`.
 pub(super) fn reread_preview(source: &mut dyn FrameSource, index: usize, dets: &[Detection]) -> Option<Vec<u8>> {
     let frame = match source.frames(vec![index]).next() {
         Some(Ok(f)) => f,
@@ -23,13 +34,102 @@ pub(super) fn reread_preview(source: &mut dyn FrameSource, index: usize, dets: &
     render_preview(frame, dets).map_err(|e| tracing::warn!(error = %e, "no preview image")).ok()
 }
 
+/// `frame` with a box and a score on every detection, as a JPEG.
 pub(super) fn render_preview(frame: DecodedFrame, dets: &[Detection]) -> Result<Vec<u8>, String> {
     let mut img =
         image::RgbImage::from_raw(frame.width, frame.height, frame.rgb).ok_or("frame buffer size mismatch")?;
     models::annotate::draw_detections(&mut img, dets);
-    let mut png = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
-    Ok(png)
+    tracer::encode_jpeg(&img, tracer::STILL_MAX_BYTES).map_err(|e| e.to_string())
+}
+
+/// A measured shot's tracer.
+#[derive(Debug, Clone)]
+pub struct Tracer {
+    /// The still (JPEG): the flight's last measured frame with the whole flight and the label.
+    pub still: Vec<u8>,
+    /// The clip frame the still shows.
+    pub still_frame: usize,
+    /// The clip (H.264 MP4), when it could be written.
+    pub clip: Option<Vec<u8>>,
+    /// The clip frames it shows, first and last.
+    pub frames: [usize; 2],
+    /// The units of the label.
+    pub units: Units,
+    /// Time spent reading, drawing and encoding, milliseconds.
+    pub ms: f64,
+}
+
+/// The label of a measured shot in `units`.
+fn label(metrics: &ShotMetrics, units: Units) -> Option<String> {
+    let l = tracer::Label {
+        ball_speed_mps: metrics.ball_speed_mps?,
+        launch_deg: metrics.launch_deg?,
+        carry_m: metrics.carry_m?,
+    };
+    Some(l.text(units))
+}
+
+/// The tracer of a measured shot: its clip frames are read once, on a thread of their own, while
+/// this one draws and encodes them; the still is the last measured frame among them. None (and
+/// a warning) when the frames cannot be read again.
+pub(super) fn make_tracer(
+    source: &mut dyn FrameSource,
+    metrics: &ShotMetrics,
+    flight: &Flight,
+    fps: f64,
+    size: (u32, u32),
+    units: Units,
+) -> Option<Tracer> {
+    let started = Instant::now();
+    let plan = ClipPlan::new(flight, fps, source.len())?;
+    let still_frame = (flight.last_measured_frame().round().max(0.0) as usize).clamp(plan.first, plan.last);
+    let text = label(metrics, units);
+    let mut clip = TracerClip::new(plan, flight, text.clone(), size.0, size.1)
+        .map_err(|e| tracing::warn!(error = %e, "no tracer clip"))
+        .ok();
+    let mut still_source: Option<image::RgbImage> = None;
+    let read = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel(TRACER_PREFETCH);
+        let frames = source.frames(plan.frames().collect());
+        scope.spawn(move || {
+            for frame in frames {
+                if tx.send(frame).is_err() {
+                    break;
+                }
+            }
+        });
+        for (index, frame) in plan.frames().zip(rx) {
+            let frame = frame.map_err(|e| e.message)?;
+            let img = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb)
+                .ok_or_else(|| format!("frame {index}: buffer size mismatch"))?;
+            if index == still_frame {
+                still_source = Some(img.clone());
+            }
+            if let Some(c) = clip.as_mut() {
+                if let Err(e) = c.push(img) {
+                    tracing::warn!(error = %e, "no tracer clip");
+                    clip = None;
+                }
+            }
+            if clip.is_none() && still_source.is_some() {
+                break;
+            }
+        }
+        Ok::<(), String>(())
+    });
+    if let Err(e) = read {
+        tracing::warn!(error = %e, "tracer frames could not be read again");
+    }
+    let still = tracer::render_still(still_source?, flight, text.as_deref())
+        .map_err(|e| tracing::warn!(error = %e, "no tracer still"))
+        .ok()?;
+    let clip = clip.and_then(|c| c.finish().map_err(|e| tracing::warn!(error = %e, "no tracer clip")).ok());
+    Some(Tracer {
+        still,
+        still_frame,
+        clip,
+        frames: [plan.first, plan.last],
+        units,
+        ms: (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+    })
 }

@@ -138,7 +138,13 @@ impl Detector for WhitePixels {
 }
 
 fn params(fps: f64) -> AnalysisParams {
-    AnalysisParams { clock: Clock::constant(fps), m_per_px: M_PER_PX, smoothing_window: 3, frame_size: None }
+    AnalysisParams {
+        clock: Clock::constant(fps),
+        m_per_px: M_PER_PX,
+        smoothing_window: 3,
+        frame_size: None,
+        units: crate::tracer::Units::Metric,
+    }
 }
 
 fn run(clip: &mut Drawn, budget: usize) -> (Analysis, usize) {
@@ -173,8 +179,11 @@ fn given_a_shot_late_in_a_long_clip_then_the_launch_is_found_and_the_detector_ru
         let bound = launch / fps as usize + 2 + LEAD_FRAMES + flight + 12;
         assert!(calls <= bound, "{fps} fps: {calls} detector calls, bound {bound}");
         assert_eq!(calls, a.scan.detector_calls);
+        // The tracer reads its frames (from half a second before the launch) once more.
+        let [t0, t1] = a.tracer.as_ref().expect("a tracer").frames;
+        assert!(t0 <= launch && launch < t1 && t0 + (fps / 2.0) as usize + 1 >= launch, "{fps}: tracer {t0}..{t1}");
         assert!(
-            a.scan.frames_total == clip.n && clip.decoded < clip.n + LEAD_FRAMES + flight + 40,
+            a.scan.frames_total == clip.n && clip.decoded < clip.n + LEAD_FRAMES + flight + 40 + (t1 - t0 + 1),
             "{fps}: decoded {}",
             clip.decoded
         );

@@ -32,7 +32,7 @@ mod solver;
 #[cfg(test)]
 mod tests;
 
-use solver::{closest_approach, solve, Dynamics, Frame, Obs};
+use solver::{closest_approach, solve, Dynamics, Frame, Obs, State};
 
 use super::clock::Clock;
 use super::kinematics::{FlightModel, Velocity};
@@ -67,6 +67,48 @@ pub struct LaunchFit {
     /// detection noise) when the tee and the flight belong together; large when the launch time
     /// was clamped or the "tee" is not where this flight started.
     pub tee_miss_px: Option<f64>,
+    /// The launch time in seconds after the first fitted point (negative: before it).
+    pub launch_dt: f64,
+    /// The fitted path itself, for drawing it.
+    pub path: FittedPath,
+}
+
+/// A fitted flight as a path in image pixels: where the model puts the ball any time after (or
+/// before) the first fitted point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FittedPath {
+    state: State,
+    frame: Frame,
+    dynamics: Dynamics,
+    /// The frame of the first fitted point (time 0).
+    pub first_frame: usize,
+}
+
+impl FittedPath {
+    /// The ball's image position `dt` seconds after the first fitted point.
+    pub fn at(&self, dt: f64) -> (f64, f64) {
+        let s = self.dynamics.propagate(self.state, dt);
+        self.frame.to_px(s.x, s.y)
+    }
+
+    /// Positions every `step` seconds from `from` on, `(dt, x, y)`, while `keep(x, y)` holds, at
+    /// most `max` of them (each propagated from the one before: linear in their number).
+    pub fn samples(&self, from: f64, step: f64, max: usize, keep: impl Fn(f64, f64) -> bool) -> Vec<(f64, f64, f64)> {
+        let mut out = Vec::new();
+        if !(step.is_finite() && step > 0.0 && from.is_finite()) {
+            return out;
+        }
+        let mut s = self.dynamics.propagate(self.state, from);
+        for k in 0..max {
+            let (x, y) = self.frame.to_px(s.x, s.y);
+            if !(x.is_finite() && y.is_finite() && keep(x, y)) {
+                break;
+            }
+            out.push((from + k as f64 * step, x, y));
+            s = self.dynamics.propagate(s, step);
+        }
+        out
+    }
 }
 
 /// [`fit_launch_with`] under the default [`FlightModel`] (the one `carry_m` uses).
@@ -177,5 +219,7 @@ pub fn fit_launch_with(
         points_used: fit.residuals_m.len(),
         dropped_frame,
         tee_miss_px,
+        launch_dt: t_launch,
+        path: FittedPath { state: fit.state, frame, dynamics: dyn_, first_frame: first.frame },
     })
 }

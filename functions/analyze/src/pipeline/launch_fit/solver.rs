@@ -5,6 +5,7 @@ use super::{GRAVITY_MPS2, MAX_LAUNCH_BACK_FRAMES};
 use crate::pipeline::kinematics::FlightModel;
 
 /// Image pixels to fit metres: origin at the first point, x mirrored by `sx`, y up.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Frame {
     pub(super) sx: f64,
     pub(super) m_per_px: f64,
@@ -12,8 +13,13 @@ pub(super) struct Frame {
 }
 
 impl Frame {
-    pub(super) fn to_m(&self, x: f64, y: f64) -> (f64, f64) {
+    pub(super) fn to_m(self, x: f64, y: f64) -> (f64, f64) {
         (self.sx * (x - self.origin.0) * self.m_per_px, -(y - self.origin.1) * self.m_per_px)
+    }
+
+    /// The inverse of [`Frame::to_m`].
+    pub(super) fn to_px(self, x: f64, y: f64) -> (f64, f64) {
+        (self.origin.0 + self.sx * x / self.m_per_px, self.origin.1 - y / self.m_per_px)
     }
 }
 
@@ -36,6 +42,7 @@ pub(super) struct State {
 }
 
 /// The flight's equations of motion ([`FlightModel::accel`]) and their integrator.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Dynamics {
     pub(super) air: FlightModel,
     /// Largest RK4 step, seconds.

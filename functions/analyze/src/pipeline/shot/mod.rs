@@ -24,7 +24,7 @@ use super::kinematics::{
     carry_m, impact_frame, launch_frame, robust_velocity, smooth, split_rest, trim_false_start, FlightModel, Velocity,
     LAUNCH_WINDOW, METRICS_VERSION, MPS_TO_MPH,
 };
-use super::launch_fit::fit_launch;
+use super::launch_fit::{fit_launch, FittedPath, FIT_POINTS};
 use super::tracking::{point, stats, track_ball, track_club, Gate, TrackPoint, TrackingStats, MAX_GAP};
 
 /// Ball speeds a golf shot can have, m/s: under 5 is a putt or a nudge (no flight to measure),
@@ -116,6 +116,10 @@ struct Launch {
     time_frames: f64,
     /// How far the fitted path passes from the ball at rest, pixels (with a rest position).
     tee_miss_px: Option<f64>,
+    /// The launch time, seconds after the path's first point.
+    launch_dt: f64,
+    /// The fitted path.
+    path: FittedPath,
 }
 
 /// The velocity at launch from a ballistic fit of the flight's first detected points
@@ -128,7 +132,62 @@ fn launch_velocity(flight: &[TrackPoint], tee: Option<(f64, f64)>, p: &ShotParam
         rms_residual_px: fit.rms_residual_px,
         time_frames: fit.launch_time_frames,
         tee_miss_px: fit.tee_miss_px,
+        launch_dt: fit.launch_dt,
+        path: fit.path,
     })
+}
+
+/// The dashed continuation of a tracer is sampled this many times a frame.
+const TRACE_SAMPLES_PER_FRAME: f64 = 2.0;
+/// ... for at most this long after the last measured point, seconds.
+const TRACE_EXTRAPOLATE_S: f64 = 1.5;
+
+/// The flight as the tracer draws it ([`tracer::Flight`], clip frames): the launch point (the
+/// ball at rest, else the fitted path at launch), the detected flight points, and the ballistic
+/// path after the last of them until it leaves the picture. The continuation is a fit of the
+/// flight's *last* points (the launch fit's first ten can drift from a long flight's end), shifted
+/// onto the last point so the dashes start where the line ends.
+fn flight_trace(
+    flight: &[TrackPoint],
+    launch: &Launch,
+    tee: Option<(f64, f64)>,
+    p: &ShotParams,
+) -> Option<tracer::Flight> {
+    let clock = p.clock.from_frame(p.first_frame);
+    let detected: Vec<&TrackPoint> = flight.iter().filter(|t| !t.interpolated).collect();
+    let last = **detected.last()?;
+    let clip = |f: f64| f + p.first_frame as f64;
+    let measured: Vec<tracer::FlightPoint> =
+        detected.iter().map(|t| tracer::FlightPoint { frame: clip(t.frame as f64), x: t.x, y: t.y }).collect();
+    let launch_frame = clip(launch.time_frames).min(measured[0].frame);
+    let (lx, ly) = tee.unwrap_or_else(|| launch.path.at(launch.launch_dt));
+    let tail: Vec<TrackPoint> = detected[detected.len().saturating_sub(FIT_POINTS)..].iter().map(|t| **t).collect();
+    let path = fit_launch(&tail, &clock, p.m_per_px, None).map_or(launch.path, |f| f.path);
+    let dt_last = clock.between(path.first_frame, last.frame);
+    let (px, py) = path.at(dt_last);
+    let (ox, oy) = (last.x - px, last.y - py);
+    let (w, h) = (f64::from(p.frame_size.0), f64::from(p.frame_size.1));
+    let fps = clock.fps();
+    let step = 1.0 / (fps * TRACE_SAMPLES_PER_FRAME);
+    let max = (TRACE_EXTRAPOLATE_S * fps * TRACE_SAMPLES_PER_FRAME).ceil().min(10_000.0) as usize + 1;
+    // Until the shifted path is a ball's width outside the picture.
+    let margin = last.w.max(last.h).max(4.0);
+    let inside = |x: f64, y: f64| {
+        let (x, y) = (x + ox, y + oy);
+        x > -margin && y > -margin && x < w + margin && y < h + margin
+    };
+    let extrapolated = path
+        .samples(dt_last, step, max, inside)
+        .into_iter()
+        .map(|(dt, x, y)| tracer::FlightPoint {
+            frame: clip(clock.frame_after(path.first_frame, dt)),
+            x: x + ox,
+            y: y + oy,
+        })
+        .collect();
+    let trace =
+        tracer::Flight { launch: tracer::FlightPoint { frame: launch_frame, x: lx, y: ly }, measured, extrapolated };
+    trace.is_valid().then_some(trace)
 }
 
 /// The metrics summary of one shot. Speeds and angles are `None` when the footage does not support
@@ -160,6 +219,9 @@ pub struct ShotMetrics {
     pub shot: ShotVerdict,
     /// Tracking figures.
     pub tracking: TrackingStats,
+    /// The flight for the tracer (None without a shot).
+    #[serde(skip)]
+    pub flight: Option<tracer::Flight>,
 }
 
 impl ShotMetrics {
@@ -178,6 +240,7 @@ impl ShotMetrics {
             metrics_version: METRICS_VERSION,
             shot: verdict,
             tracking,
+            flight: None,
         }
     }
 }
@@ -326,6 +389,7 @@ pub fn analyze_shot(frames: &[Vec<Detection>], p: &ShotParams) -> ShotMetrics {
     // A fit whose points sit half a ball off the ballistic path halves the confidence.
     let size = detected.iter().map(|t| t.w.max(t.h)).sum::<f64>() / detected.len().max(1) as f64;
     let fit = 1.0 / (1.0 + launch.rms_residual_px / (0.5 * size.max(4.0)));
+    let trace = flight_trace(&flight, &launch, tee, p);
     ShotMetrics {
         ball_speed_mps: Some(round(ball_speed, 2)),
         ball_speed_mph: Some(round(ball_speed * MPS_TO_MPH, 2)),
@@ -339,5 +403,6 @@ pub fn analyze_shot(frames: &[Vec<Detection>], p: &ShotParams) -> ShotMetrics {
         metrics_version: METRICS_VERSION,
         shot: verdict,
         tracking,
+        flight: trace,
     }
 }
