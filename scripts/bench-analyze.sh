@@ -8,6 +8,7 @@
 # background load; one cold request first (its model load is not counted). Prints two figures:
 #   lead-in cost = ours on the full clip / ours on the trimmed clip       (goal <= 1.3x)
 #   speed-up     = the Python baseline on the full clip / ours on it      (goal >= 8x)
+#   tracer cost  = the tracer's time / the rest of the analysis, full clip (goal <= 0.3x)
 # Ratios within one run, never absolute times: the machine is shared.
 #
 #   scripts/bench-analyze.sh          (make bench runs it; about 10 minutes on 2 shared cores)
@@ -88,7 +89,8 @@ r = json.load(open(resp))
 m = r.get("metrics") or {}
 print(json.dumps({"record": "rust", "kind": kind, "wall_s": float(wall), "shot": r.get("shot"),
                   "scan": r.get("scan"), "video": r.get("video"), "ball_speed_mps": m.get("ball_speed_mps"),
-                  "launch_deg": m.get("launch_deg"), "impact_frame": m.get("impact_frame")}))
+                  "launch_deg": m.get("launch_deg"), "impact_frame": m.get("impact_frame"),
+                  "total_ms": (r.get("inference_timing") or {}).get("total_ms"), "tracer": r.get("tracer")}))
 EOF
   echo "  rust $kind: ${wall}s" >&2
 }
@@ -138,4 +140,12 @@ print(f"| Python baseline {layout}, full clip, every frame | {full_clip['frames'
 print()
 print(f"lead-in cost: {f / t:.2f}x (full clip / trimmed; goal <= 1.3x)")
 print(f"speed-up over the Python baseline on the full clip: {p / f:.1f}x (goal >= 8x)")
+traced = [r for r in full if r.get("tracer")]
+if traced:
+    tr = traced[-1]["tracer"]
+    share = med(r["tracer"]["ms"] / (r["total_ms"] - r["tracer"]["ms"]) for r in traced)
+    print(f"tracer cost: {share:.2f}x the rest of the analysis, median {med(r['tracer']['ms'] for r in traced):.0f} ms "
+          f"for clip frames {tr['frames'][0]}-{tr['frames'][1]} ({tr['frames'][1] - tr['frames'][0] + 1} frames; goal <= 0.3x)")
+else:
+    print("tracer cost: no tracer on the full clip")
 EOF

@@ -64,15 +64,47 @@ impl ClipPlan {
 }
 
 /// A tracer clip being written: [`TracerClip::push`] each frame of the plan in order, then
-/// [`TracerClip::finish`].
+/// [`TracerClip::finish`]. Drawing and encoding can run on two threads: a [`Painter`] (from
+/// [`TracerClip::painter`]) draws the frames on one while [`TracerClip::push_painted`] encodes
+/// them on the other.
 #[derive(Debug)]
 pub struct TracerClip {
+    plan: ClipPlan,
+    painter: Painter,
+    encoder: Mp4Encoder,
+}
+
+/// What draws a tracer clip's frames: the flight at the output scale, the style and the label.
+#[derive(Debug, Clone)]
+pub struct Painter {
     plan: ClipPlan,
     flight: Flight,
     label: Option<String>,
     source: (u32, u32),
     style: Style,
-    encoder: Mp4Encoder,
+}
+
+impl Painter {
+    /// `frame` (clip frame `index`, the source's size) at the output size with the flight as it
+    /// stands at that frame, and the label once the flight is over.
+    pub fn paint(&self, index: usize, frame: RgbImage) -> Result<RgbImage, TracerError> {
+        if frame.dimensions() != self.source {
+            let (w, h) = frame.dimensions();
+            return Err(TracerError(format!(
+                "frame is {w}x{h}, the clip's source {}x{}",
+                self.source.0, self.source.1
+            )));
+        }
+        let at = index as f64;
+        let mut img = fit_output(frame);
+        draw_flight(&mut img, &self.flight, at, &self.style);
+        if let Some(text) = self.label.as_deref().filter(|_| at >= self.plan.flight_end) {
+            let avoid: Vec<_> =
+                std::iter::once(self.flight.launch).chain(self.flight.measured.iter().copied()).collect();
+            draw_label(&mut img, text, &avoid, &self.style);
+        }
+        Ok(img)
+    }
 }
 
 impl TracerClip {
@@ -86,14 +118,14 @@ impl TracerClip {
     ) -> Result<TracerClip, TracerError> {
         let (w, h, s) = output_size(width, height);
         let options = EncodeOptions { keyint: avencode::default_keyint(plan.fps), qp: CLIP_QP, fast: true };
-        Ok(TracerClip {
-            plan,
-            flight: flight.scaled(s),
-            label,
-            source: (width, height),
-            style: Style::for_frame(w, h),
-            encoder: Mp4Encoder::new(w, h, plan.fps, options)?,
-        })
+        let painter =
+            Painter { plan, flight: flight.scaled(s), label, source: (width, height), style: Style::for_frame(w, h) };
+        Ok(TracerClip { plan, painter, encoder: Mp4Encoder::new(w, h, plan.fps, options)? })
+    }
+
+    /// What draws this clip's frames, for a thread of its own.
+    pub fn painter(&self) -> Painter {
+        self.painter.clone()
     }
 
     /// The clip frame the next [`TracerClip::push`] takes.
@@ -109,25 +141,16 @@ impl TracerClip {
     /// Draws the flight as it stands at the next frame on `frame` (the source's size) and
     /// encodes it.
     pub fn push(&mut self, frame: RgbImage) -> Result<(), TracerError> {
+        let painted = self.painter.paint(self.next_frame(), frame)?;
+        self.push_painted(painted)
+    }
+
+    /// Encodes the next frame, already painted by [`Painter::paint`] for [`TracerClip::next_frame`].
+    pub fn push_painted(&mut self, painted: RgbImage) -> Result<(), TracerError> {
         if self.is_complete() {
             return Err(TracerError(format!("the clip ends at frame {}", self.plan.last)));
         }
-        if frame.dimensions() != self.source {
-            let (w, h) = frame.dimensions();
-            return Err(TracerError(format!(
-                "frame is {w}x{h}, the clip's source {}x{}",
-                self.source.0, self.source.1
-            )));
-        }
-        let at = self.next_frame() as f64;
-        let mut img = fit_output(frame);
-        draw_flight(&mut img, &self.flight, at, &self.style);
-        if let Some(text) = self.label.as_deref().filter(|_| at >= self.plan.flight_end) {
-            let avoid: Vec<_> =
-                std::iter::once(self.flight.launch).chain(self.flight.measured.iter().copied()).collect();
-            draw_label(&mut img, text, &avoid, &self.style);
-        }
-        Ok(self.encoder.push(&img)?)
+        Ok(self.encoder.push(&painted)?)
     }
 
     /// The MP4, once every frame of the plan was pushed.

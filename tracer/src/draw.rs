@@ -234,18 +234,25 @@ impl Layer {
         self.pixmap.fill_path(path, paint, FillRule::Winding, t, None);
     }
 
-    /// Source-over onto the frame (the layer is premultiplied).
+    /// Source-over onto the frame (the layer is premultiplied), row by row; transparent pixels
+    /// (most of a line's bounding box) are skipped.
     fn blend_onto(&self, img: &mut RgbImage) {
-        let w = self.pixmap.width();
-        for (i, px) in self.pixmap.pixels().iter().enumerate() {
-            let a = u32::from(px.alpha());
-            if a == 0 {
-                continue;
-            }
-            let (x, y) = (self.x0 + i as u32 % w, self.y0 + i as u32 / w);
-            let dst = img.get_pixel_mut(x, y);
-            for (d, s) in dst.0.iter_mut().zip([px.red(), px.green(), px.blue()]) {
-                *d = ((u32::from(*d) * (255 - a) + 127) / 255 + u32::from(s)).min(255) as u8;
+        let (w, h) = (self.pixmap.width() as usize, self.pixmap.height() as usize);
+        let stride = img.width() as usize * 3;
+        let (x0, y0) = (self.x0 as usize, self.y0 as usize);
+        let buf: &mut [u8] = img;
+        for (row, src) in self.pixmap.pixels().chunks_exact(w).take(h).enumerate() {
+            let start = (y0 + row) * stride + x0 * 3;
+            let dst = &mut buf[start..start + w * 3];
+            for (px, d) in src.iter().zip(dst.chunks_exact_mut(3)) {
+                let a = u32::from(px.alpha());
+                if a == 0 {
+                    continue;
+                }
+                let inv = 255 - a;
+                for (c, s) in d.iter_mut().zip([px.red(), px.green(), px.blue()]) {
+                    *c = ((u32::from(*c) * inv + 127) / 255 + u32::from(s)).min(255) as u8;
+                }
             }
         }
     }

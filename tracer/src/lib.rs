@@ -19,7 +19,7 @@ pub mod draw;
 pub mod label;
 mod still;
 
-pub use clip::{ClipPlan, TracerClip};
+pub use clip::{ClipPlan, Painter, TracerClip};
 pub use label::{Label, Units};
 pub use still::{encode_jpeg, render_still, STILL_MAX_BYTES};
 

@@ -505,7 +505,7 @@ pub fn parse_range(req: &Request) -> Parsed {
         Ok(_) => Err(ApiError::new(ErrorCode::InvalidJson, "body must be a JSON object")),
         Err(e) => Err(ApiError::new(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}"))),
     };
-    let params = validate_params(&raw, "fps", DEFAULT_FPS);
+    let params = validate_params(&raw, "fps", DEFAULT_FPS).map(|p| with_units(req, p));
     Gathered { inputs, raw, run_name, variants }.finish(req, Endpoint::Range, payload, params)
 }
 

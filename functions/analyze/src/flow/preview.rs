@@ -88,31 +88,38 @@ pub(super) fn make_tracer(
         .map_err(|e| tracing::warn!(error = %e, "no tracer clip"))
         .ok();
     let mut still_source: Option<image::RgbImage> = None;
+    let painter = clip.as_ref().map(TracerClip::painter);
     let read = std::thread::scope(|scope| {
+        // Frames are decoded and painted on a thread of their own while this one encodes.
         let (tx, rx) = mpsc::sync_channel(TRACER_PREFETCH);
         let frames = source.frames(plan.frames().collect());
         scope.spawn(move || {
-            for frame in frames {
-                if tx.send(frame).is_err() {
+            for (index, frame) in plan.frames().zip(frames) {
+                let item = frame
+                    .map_err(|e| e.message)
+                    .and_then(|f| {
+                        image::RgbImage::from_raw(f.width, f.height, f.rgb)
+                            .ok_or_else(|| format!("frame {index}: buffer size mismatch"))
+                    })
+                    .and_then(|img| {
+                        let still = (index == still_frame).then(|| img.clone());
+                        let painted = painter.as_ref().map(|p| p.paint(index, img)).transpose();
+                        Ok((still, painted.map_err(|e| e.to_string())?))
+                    });
+                let done = item.is_err() || (painter.is_none() && index >= still_frame);
+                if tx.send(item).is_err() || done {
                     break;
                 }
             }
         });
-        for (index, frame) in plan.frames().zip(rx) {
-            let frame = frame.map_err(|e| e.message)?;
-            let img = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb)
-                .ok_or_else(|| format!("frame {index}: buffer size mismatch"))?;
-            if index == still_frame {
-                still_source = Some(img.clone());
-            }
-            if let Some(c) = clip.as_mut() {
-                if let Err(e) = c.push(img) {
+        for item in rx {
+            let (still, painted) = item?;
+            still_source = still.or(still_source.take());
+            if let (Some(c), Some(p)) = (clip.as_mut(), painted) {
+                if let Err(e) = c.push_painted(p) {
                     tracing::warn!(error = %e, "no tracer clip");
                     clip = None;
                 }
-            }
-            if clip.is_none() && still_source.is_some() {
-                break;
             }
         }
         Ok::<(), String>(())

@@ -233,3 +233,38 @@ fn a_streak_box_fits_the_line_from_the_rest_and_a_club_box_does_not() {
     // A streak across the line from the rest is not its streak.
     assert!(!rest::streak_of(&b(600.0, 413.0, 47.0, 72.0), (256.0, 574.0), 21.0));
 }
+
+#[test]
+fn a_measured_shot_carries_its_flight_for_the_tracer_in_clip_frames() {
+    let (fps, mpp, speed, launch) = (240.0, 0.004, 45.0, 20.0);
+    let (frames, impact) = swing(speed, launch, fps, mpp, 40.0);
+    let p = ShotParams { first_frame: 100, ..params() };
+    let p = ShotParams { clock: Clock::constant(fps), m_per_px: mpp, ..p };
+    let m = analyze_shot(&frames, &p);
+    assert!(m.shot.detected, "{:?}", m.shot);
+    let f = m.flight.as_ref().expect("a flight");
+    assert!(f.is_valid());
+    // The launch: the tee, at the impact frame (clip numbering).
+    assert!((f.launch.x - 300.0).hypot(f.launch.y - 520.0) <= 1.5, "launch {:?}", f.launch);
+    assert!((f.launch.frame - (impact + 100) as f64).abs() <= 1.0, "launch at {}", f.launch.frame);
+    // Every detected flight point, in clip frames (the missed frame is not made up).
+    let flown: Vec<f64> = f.measured.iter().map(|q| q.frame).collect();
+    assert_eq!(flown.first(), Some(&((impact + 101) as f64)));
+    assert_eq!(flown.last(), Some(&125.0));
+    assert!(!flown.contains(&((impact + 104) as f64)));
+    // The continuation starts on the last point and follows the ball (drag-free here, so it
+    // drifts a little as it goes) until it leaves the 1280x720 picture.
+    let last = f.measured.last().expect("points");
+    assert_eq!(f.extrapolated.first().map(|q| (q.x, q.y)), Some((last.x, last.y)));
+    let (vx, vy) = (speed * launch.to_radians().cos(), speed * launch.to_radians().sin());
+    let truth = |frame: f64| {
+        let t = (frame - (impact + 100) as f64) / fps;
+        (300.0 + vx * t / mpp, 520.0 - (vy * t - 4.905 * t * t) / mpp)
+    };
+    // (47 px a frame: the ball is out of the picture 7 frames later.)
+    let on = f.extrapolated.iter().find(|q| q.frame >= last.frame + 5.0).expect("five frames on");
+    let (tx, ty) = truth(on.frame);
+    assert!((on.x - tx).hypot(on.y - ty) < 3.0, "{on:?} vs ({tx:.1}, {ty:.1})");
+    let end = f.extrapolated.last().expect("an end");
+    assert!(end.x > 1280.0 || end.y < 0.0, "the dashes end at the edge: {end:?}");
+}
