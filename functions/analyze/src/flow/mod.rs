@@ -363,19 +363,22 @@ pub fn analyze(
     let quality = assess(params.clock.fps(), qw, qh, luma, sharpness);
     // A measured shot's preview is its tracer still; without one, the impact frame (else the
     // frame the detector was surest of) with its boxes.
-    let tracer = metrics
+    let traced = metrics
         .flight
         .as_ref()
         .filter(|_| metrics.shot.detected)
         .and_then(|f| make_tracer(source, &metrics, f, params.clock.fps(), (width, height), params.units));
-    let (preview_jpeg, preview_frame) = match &tracer {
-        Some(t) => (Some(t.still.clone()), Some(t.still_frame)),
+    let (tracer, preview_jpeg, preview_frame) = match traced {
+        Some((t, still)) => {
+            let frame = t.still_frame;
+            (Some(t), Some(still), Some(frame))
+        }
         None => {
             let frame = metrics
                 .impact_frame
                 .filter(|i| (start..start + detections.len()).contains(i))
                 .or_else(|| best_frame(&detections).map(|k| start + k));
-            (frame.and_then(|i| reread_preview(source, i, &detections[i - start])), frame)
+            (None, frame.and_then(|i| reread_preview(source, i, &detections[i - start])), frame)
         }
     };
     let frames: Vec<usize> = (start..start + detections.len()).collect();

@@ -42,11 +42,9 @@ pub(super) fn render_preview(frame: DecodedFrame, dets: &[Detection]) -> Result<
     tracer::encode_jpeg(&img, tracer::STILL_MAX_BYTES).map_err(|e| e.to_string())
 }
 
-/// A measured shot's tracer.
+/// A measured shot's tracer (its still is the analysis's preview).
 #[derive(Debug, Clone)]
 pub struct Tracer {
-    /// The still (JPEG): the flight's last measured frame with the whole flight and the label.
-    pub still: Vec<u8>,
     /// The clip frame the still shows.
     pub still_frame: usize,
     /// The clip (H.264 MP4), when it could be written.
@@ -69,9 +67,10 @@ fn label(metrics: &ShotMetrics, units: Units) -> Option<String> {
     Some(l.text(units))
 }
 
-/// The tracer of a measured shot: its clip frames are read once, on a thread of their own, while
-/// this one draws and encodes them; the still is the last measured frame among them. None (and
-/// a warning) when the frames cannot be read again.
+/// The tracer of a measured shot and its still (JPEG): the clip's frames are read once and
+/// painted on a thread of their own while this one encodes them; the still is the last measured
+/// frame among them, with the whole flight and the label. None (and a warning) when the frames
+/// cannot be read again.
 pub(super) fn make_tracer(
     source: &mut dyn FrameSource,
     metrics: &ShotMetrics,
@@ -79,7 +78,7 @@ pub(super) fn make_tracer(
     fps: f64,
     size: (u32, u32),
     units: Units,
-) -> Option<Tracer> {
+) -> Option<(Tracer, Vec<u8>)> {
     let started = Instant::now();
     let plan = ClipPlan::new(flight, fps, source.len())?;
     let still_frame = (flight.last_measured_frame().round().max(0.0) as usize).clamp(plan.first, plan.last);
@@ -131,12 +130,12 @@ pub(super) fn make_tracer(
         .map_err(|e| tracing::warn!(error = %e, "no tracer still"))
         .ok()?;
     let clip = clip.and_then(|c| c.finish().map_err(|e| tracing::warn!(error = %e, "no tracer clip")).ok());
-    Some(Tracer {
-        still,
+    let tracer = Tracer {
         still_frame,
         clip,
         frames: [plan.first, plan.last],
         units,
         ms: (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
-    })
+    };
+    Some((tracer, still))
 }
