@@ -306,7 +306,7 @@ async fn single_image_is_detections_only_and_gets_a_preview() {
             .expect("preview");
         assert_eq!(preview.status(), 200);
         let png = preview.bytes().await.expect("bytes");
-        let img = image::load_from_memory(&png).expect("a real PNG");
+        let img = image::load_from_memory(&png).expect("a real image");
         assert_eq!((img.width(), img.height()), (1280, 720));
     }
 }

@@ -1,8 +1,8 @@
 //! The shot tracer through the dispatcher with the real detector, on a rendered swing whose true
 //! ball positions are known: the still's line lies on the true path, the clip decodes with
 //! ffmpeg, has the planned frames and its line's head follows the ball, the units follow the
-//! request, a run without a shot has no tracer (404 NO_TRACER), preview.png still answers, and
-//! prune takes both artifacts away.
+//! request (asynchronous ones too), a run without a shot has no tracer (404 NO_TRACER),
+//! preview.png still answers, and prune takes both artifacts away.
 
 use std::path::Path;
 
@@ -183,6 +183,34 @@ async fn a_measured_shot_gets_a_still_and_a_clip_that_follow_the_true_flight() {
         followed += 1;
     }
     assert!(followed >= 8, "the head was checked on {followed} frames");
+
+    // Asynchronously, the worker parses the stored request again: its Accept-Language still counts.
+    let form = reqwest::multipart::Form::new()
+        .part("video", reqwest::multipart::Part::bytes(clipkit::encode_mp4(&frames, FPS).expect("encode")))
+        .text("ref_len_m", ref_len_m)
+        .text("ref_len_px", "100")
+        .text("model_variant", "yolov11");
+    let resp = app
+        .client
+        .post(app.url("/cv/analyze/video"))
+        .header("x-api-key", KEY)
+        .header("prefer", "respond-async")
+        .header("accept-language", "en-GB")
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 202);
+    let queued: Value = resp.json().await.expect("json");
+    let async_id = queued["run_id"].as_str().expect("id").to_string();
+    let run = golfiq_tests::poll_until(std::time::Duration::from_secs(120), || async {
+        let run = golfiq_tests::get_run(&app, KEY, &async_id).await;
+        (run["status"] == "succeeded" || run["status"] == "failed").then_some(run)
+    })
+    .await
+    .expect("the queued run finishes");
+    assert_eq!(run["result"]["tracer"]["units"], "imperial", "{run}");
+    assert_eq!(get(&app, &format!("/runs/v1/{async_id}/tracer.mp4")).await.status(), 200);
 
     // Prune takes both artifacts with the run.
     let resp = app
