@@ -4,7 +4,9 @@
 //! what a gravity-only fit, a free quadratic per axis and the old 8-frame mean velocity read on the
 //! same points (and a summary of each), and (b) end to
 //! end: the frames as a JPEG zip through the real dispatcher in process (`POST /cv/analyze`, the
-//! real detector), reading `metrics.ball_speed_mps` and `metrics.launch_deg`.
+//! real detector), reading `metrics.ball_speed_mps` and `metrics.launch_deg`, and (c) what the
+//! shot tracer cost in those requests (`tracer.ms` against the rest of `inference_timing.total_ms`),
+//! by camera.
 //!
 //! Each case's camera: 1920x1080 at 30 and 60 fps, 1280x720 at 120 and 240 fps (what phones
 //! record at those rates), with the field of view chosen so that the ball is as large as possible
@@ -240,12 +242,16 @@ fn fit_alone(spec: &SwingSpec, draws: usize, seed: u64) -> (usize, [Worst; 4]) {
 /// A measured shot of (b): its confidence and |speed error| %, |angle error| °.
 type Measured = Option<(f64, f64, f64)>;
 
+/// (c): a traced shot's camera (`WxH@fps`), its tracer's share of the rest of the analysis and the
+/// tracer's frames.
+type Traced = Option<(String, f64, u64)>;
+
 /// (b): the rendered frames through the dispatcher.
 async fn end_to_end(
     app: &golfiq_tests::TestApp,
     spec: &SwingSpec,
     variant: Option<&str>,
-) -> Result<(String, Measured), Error> {
+) -> Result<(String, Measured, Traced), Error> {
     let t0 = Instant::now();
     let (frames, truth) = render_swing(spec);
     let render_s = t0.elapsed().as_secs_f64();
@@ -263,7 +269,7 @@ async fn end_to_end(
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     let analyse_s = t1.elapsed().as_secs_f64();
     if status != 200 {
-        return Ok((format!("HTTP {status} {} | - | render {render_s:.1} s", body["error_code"]), None));
+        return Ok((format!("HTTP {status} {} | - | render {render_s:.1} s", body["error_code"]), None, None));
     }
     let m = &body["metrics"];
     let confidence = m["confidence"].as_f64().unwrap_or(0.0);
@@ -278,12 +284,23 @@ async fn end_to_end(
         Some(s) if !s.is_null() => format!(" shot {s}"),
         _ => String::new(),
     };
+    let tracer = &body["tracer"];
+    let traced = match (tracer["ms"].as_f64(), body["inference_timing"]["total_ms"].as_f64()) {
+        (Some(ms), Some(total)) if total > ms => {
+            let frames = tracer["frames"][1].as_u64().unwrap_or(0) + 1 - tracer["frames"][0].as_u64().unwrap_or(0);
+            Some((format!("{}x{}@{}", spec.width, spec.height, spec.fps), ms / (total - ms), frames))
+        }
+        _ => None,
+    };
+    let tracer_note =
+        traced.as_ref().map(|(_, share, n)| format!(", tracer {share:.2}x ({n} frames)")).unwrap_or_default();
     Ok((
         format!(
-            "{cells} | confidence {confidence:.3}, impact {} (truth {}), render {render_s:.1} s, analyse {analyse_s:.1} s{shot}",
+            "{cells} | confidence {confidence:.3}, impact {} (truth {}), render {render_s:.1} s, analyse {analyse_s:.1} s{tracer_note}{shot}",
             m["impact_frame"], truth.impact_frame
         ),
         measured,
+        traced,
     ))
 }
 
@@ -339,6 +356,7 @@ async fn main() -> Result<(), Error> {
     println!("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut summary: [Vec<(f64, f64)>; 4] = Default::default();
     let mut measured: Vec<(f64, f64, f64)> = Vec::new();
+    let mut traced: Vec<(String, f64, u64)> = Vec::new();
     for &fps in &args.fps {
         for &speed in &args.speeds {
             for &angle in &args.angles {
@@ -352,8 +370,9 @@ async fn main() -> Result<(), Error> {
                 }
                 let b = match &app {
                     Some(app) => match end_to_end(app, &spec, args.variant.as_deref()).await {
-                        Ok((cells, m)) => {
+                        Ok((cells, m, t)) => {
                             measured.extend(m);
+                            traced.extend(t);
                             cells
                         }
                         Err(e) => format!("- | - | error: {e}"),
@@ -391,8 +410,28 @@ async fn main() -> Result<(), Error> {
     if !measured.is_empty() {
         confidence_table(&mut measured);
     }
+    if !traced.is_empty() {
+        tracer_table(&traced);
+    }
     eprintln!("grid done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// (c): the tracer's share of the rest of each analysis, by camera (median and worst).
+fn tracer_table(traced: &[(String, f64, u64)]) {
+    println!("\n(c) the shot tracer's time against the rest of the analysis, by camera:\n");
+    println!("| camera | traced shots | median share | max share | median tracer frames |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut cameras: Vec<&str> = traced.iter().map(|t| t.0.as_str()).collect();
+    cameras.dedup();
+    for camera in cameras {
+        let mut shares: Vec<f64> = traced.iter().filter(|t| t.0 == camera).map(|t| t.1).collect();
+        let mut frames: Vec<u64> = traced.iter().filter(|t| t.0 == camera).map(|t| t.2).collect();
+        shares.sort_by(f64::total_cmp);
+        frames.sort_unstable();
+        let n = shares.len();
+        println!("| {camera} | {n} | {:.2} | {:.2} | {} |", shares[n / 2], shares[n - 1], frames[n / 2]);
+    }
 }
 
 /// (b)'s measured shots in three bands of confidence (lowest third, middle, highest): whether a
