@@ -106,11 +106,22 @@ pub fn output_size(width: u32, height: u32) -> (u32, u32, f64) {
     (even(width), even(height), s)
 }
 
-/// `frame` at [`output_size`]: resized when larger, cropped by a pixel when odd.
+/// `frame` at [`output_size`]: shrunk when larger (a bilinear convolution, so a 2x shrink averages
+/// rather than skips pixels), cropped by a pixel when odd.
 pub(crate) fn fit_output(frame: image::RgbImage) -> image::RgbImage {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
     let (w, h, s) = output_size(frame.width(), frame.height());
     if s < 1.0 {
-        image::imageops::resize(&frame, w, h, image::imageops::FilterType::Triangle)
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        let shrunk =
+            ImageRef::new(frame.width(), frame.height(), frame.as_raw(), PixelType::U8x3).ok().and_then(|src| {
+                let mut dst = Image::new(w, h, PixelType::U8x3);
+                Resizer::new().resize(&src, &mut dst, &options).ok()?;
+                image::RgbImage::from_raw(w, h, dst.into_vec())
+            });
+        // The crate refuses only sizes `output_size` never gives; image's resize is the fallback.
+        shrunk.unwrap_or_else(|| image::imageops::resize(&frame, w, h, image::imageops::FilterType::Triangle))
     } else if (w, h) != frame.dimensions() {
         image::imageops::crop_imm(&frame, 0, 0, w, h).to_image()
     } else {
