@@ -108,7 +108,7 @@ pub fn output_size(width: u32, height: u32) -> (u32, u32, f64) {
 
 /// `frame` at [`output_size`]: shrunk when larger (a bilinear convolution, so a 2x shrink averages
 /// rather than skips pixels), cropped by a pixel when odd.
-pub(crate) fn fit_output(frame: image::RgbImage) -> image::RgbImage {
+pub fn fit_output(frame: image::RgbImage) -> image::RgbImage {
     use fast_image_resize::images::{Image, ImageRef};
     use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
     let (w, h, s) = output_size(frame.width(), frame.height());

@@ -34,12 +34,13 @@ pub(super) fn reread_preview(source: &mut dyn FrameSource, index: usize, dets: &
     render_preview(frame, dets).map_err(|e| tracing::warn!(error = %e, "no preview image")).ok()
 }
 
-/// `frame` with a box and a score on every detection, as a JPEG.
+/// `frame` with a box and a score on every detection, as a JPEG at most 1080p (like the tracer
+/// still: a 4K JPEG would need several tries at falling qualities to fit the budget).
 pub(super) fn render_preview(frame: DecodedFrame, dets: &[Detection]) -> Result<Vec<u8>, String> {
     let mut img =
         image::RgbImage::from_raw(frame.width, frame.height, frame.rgb).ok_or("frame buffer size mismatch")?;
     models::annotate::draw_detections(&mut img, dets);
-    tracer::encode_jpeg(&img, tracer::STILL_MAX_BYTES).map_err(|e| e.to_string())
+    tracer::encode_jpeg(&tracer::fit_output(img), tracer::STILL_MAX_BYTES).map_err(|e| e.to_string())
 }
 
 /// A measured shot's tracer (its still is the analysis's preview).
