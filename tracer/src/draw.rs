@@ -87,13 +87,21 @@ pub fn draw_flight(img: &mut RgbImage, flight: &Flight, upto: f64, style: &Style
 /// `avoid`; bottom-left when every one does.
 pub fn draw_label(img: &mut RgbImage, text: &str, avoid: &[FlightPoint], style: &Style) {
     let font = font();
-    let scaled = font.as_scaled(PxScale::from(style.text_px));
-    let glyphs = layout(&font, style.text_px, text);
-    let text_w = glyphs.last().map_or(0.0, |(_, x, c)| x + scaled.h_advance(font.glyph_id(*c)));
-    let pad = style.text_px * 0.45;
-    let margin = style.text_px * 0.6;
-    let (bw, bh) = (text_w + 2.0 * pad, scaled.ascent() - scaled.descent() + 2.0 * pad);
+    let width = |size: f32| {
+        let glyphs = layout(&font, size, text);
+        glyphs.last().map_or(0.0, |(_, x, c)| x + font.as_scaled(PxScale::from(size)).h_advance(font.glyph_id(*c)))
+    };
+    // The label's box (text, padding 0.45 and margins 0.6 of the size) fits the frame's width: on
+    // a narrow frame the text gets smaller, down to 8 px.
     let (w, h) = (img.width() as f32, img.height() as f32);
+    let nominal = width(style.text_px) + 2.1 * style.text_px;
+    let size = if nominal > w { (style.text_px * w / nominal).max(8.0) } else { style.text_px };
+    let scaled = font.as_scaled(PxScale::from(size));
+    let glyphs = layout(&font, size, text);
+    let text_w = width(size);
+    let pad = size * 0.45;
+    let margin = size * 0.6;
+    let (bw, bh) = (text_w + 2.0 * pad, scaled.ascent() - scaled.descent() + 2.0 * pad);
     let corners =
         [(margin, h - margin - bh), (w - margin - bw, h - margin - bh), (margin, margin), (w - margin - bw, margin)];
     let clear = |(x, y): (f32, f32)| {
@@ -107,13 +115,13 @@ pub fn draw_label(img: &mut RgbImage, text: &str, avoid: &[FlightPoint], style: 
     else {
         return;
     };
-    if let Some(r) = rounded_rect(bx, by, bw, bh, style.text_px * 0.35) {
+    if let Some(r) = rounded_rect(bx, by, bw, bh, size * 0.35) {
         layer.fill(&r, &paint([0, 0, 0], 150));
     }
     layer.blend_onto(img);
     let baseline = by + pad + scaled.ascent();
     for (id, x, _) in glyphs {
-        let glyph = id.with_scale_and_position(style.text_px, ab_glyph::point(bx + pad + x, baseline));
+        let glyph = id.with_scale_and_position(size, ab_glyph::point(bx + pad + x, baseline));
         let Some(outline) = font.outline_glyph(glyph) else { continue };
         let b = outline.px_bounds();
         outline.draw(|gx, gy, coverage| {

@@ -110,6 +110,17 @@ fn the_label_goes_where_the_flight_is_not() {
 }
 
 #[test]
+fn on_a_narrow_frame_the_label_shrinks_to_fit() {
+    let (w, h) = (320, 240);
+    let base = RgbImage::from_pixel(w, h, Rgb([40, 120, 50]));
+    let mut img = base.clone();
+    draw_label(&mut img, "Ball 152 km/h \u{b7} Launch 12.5\u{b0} \u{b7} Carry 182 m", &[], &Style::for_frame(w, h));
+    let px = changed(&base, &img);
+    let (left, right) = (px.iter().map(|p| p.0).min(), px.iter().map(|p| p.0).max());
+    assert!(left.is_some_and(|l| l > 0) && right.is_some_and(|r| r < w - 1), "inside: {left:?}..{right:?}");
+}
+
+#[test]
 fn a_1080p_still_of_a_busy_frame_fits_the_budget() {
     // Turf: a gradient with strong pixel noise (a phone's grass at 1080p).
     let mut seed = 7u32;
