@@ -87,18 +87,13 @@ pub fn draw_flight(img: &mut RgbImage, flight: &Flight, upto: f64, style: &Style
 /// `avoid`; bottom-left when every one does.
 pub fn draw_label(img: &mut RgbImage, text: &str, avoid: &[FlightPoint], style: &Style) {
     let font = font();
-    let width = |size: f32| {
-        let glyphs = layout(&font, size, text);
-        glyphs.last().map_or(0.0, |(_, x, c)| x + font.as_scaled(PxScale::from(size)).h_advance(font.glyph_id(*c)))
-    };
     // The label's box (text, padding 0.45 and margins 0.6 of the size) fits the frame's width: on
     // a narrow frame the text gets smaller, down to 8 px.
     let (w, h) = (img.width() as f32, img.height() as f32);
-    let nominal = width(style.text_px) + 2.1 * style.text_px;
+    let nominal = layout(&font, style.text_px, text).1 + 2.1 * style.text_px;
     let size = if nominal > w { (style.text_px * w / nominal).max(8.0) } else { style.text_px };
     let scaled = font.as_scaled(PxScale::from(size));
-    let glyphs = layout(&font, size, text);
-    let text_w = width(size);
+    let (glyphs, text_w) = layout(&font, size, text);
     let pad = size * 0.45;
     let margin = size * 0.6;
     let (bw, bh) = (text_w + 2.0 * pad, scaled.ascent() - scaled.descent() + 2.0 * pad);
@@ -120,7 +115,7 @@ pub fn draw_label(img: &mut RgbImage, text: &str, avoid: &[FlightPoint], style: 
     }
     layer.blend_onto(img);
     let baseline = by + pad + scaled.ascent();
-    for (id, x, _) in glyphs {
+    for (id, x) in glyphs {
         let glyph = id.with_scale_and_position(size, ab_glyph::point(bx + pad + x, baseline));
         let Some(outline) = font.outline_glyph(glyph) else { continue };
         let b = outline.px_bounds();
@@ -137,8 +132,8 @@ pub fn draw_label(img: &mut RgbImage, text: &str, avoid: &[FlightPoint], style: 
     }
 }
 
-/// Glyphs of `text` and their pen positions (kerned), with the character each came from.
-fn layout(font: &FontRef<'static>, size: f32, text: &str) -> Vec<(ab_glyph::GlyphId, f32, char)> {
+/// Glyphs of `text` and their pen positions (kerned), and the text's advance width.
+fn layout(font: &FontRef<'static>, size: f32, text: &str) -> (Vec<(ab_glyph::GlyphId, f32)>, f32) {
     let scaled = font.as_scaled(PxScale::from(size));
     let mut x = 0.0;
     let mut prev: Option<ab_glyph::GlyphId> = None;
@@ -148,11 +143,11 @@ fn layout(font: &FontRef<'static>, size: f32, text: &str) -> Vec<(ab_glyph::Glyp
         if let Some(p) = prev {
             x += scaled.kern(p, id);
         }
-        out.push((id, x, c));
+        out.push((id, x));
         x += scaled.h_advance(id);
         prev = Some(id);
     }
-    out
+    (out, x)
 }
 
 fn paint(rgb: [u8; 3], alpha: u8) -> Paint<'static> {
