@@ -87,21 +87,19 @@ async fn a_measured_shot_gets_a_still_and_a_clip_that_follow_the_true_flight() {
     let app = spawn_app(&[("REQUIRE_API_KEY", "1"), ("API_KEY", KEY)]).await;
     let (spec, frames, truth) = long_swing();
     let mp4 = clipkit::encode_mp4(&frames, FPS).expect("encode");
-    let ref_len_m = format!("{}", spec.m_per_px * 100.0);
-    let form = reqwest::multipart::Form::new()
-        .part("video", reqwest::multipart::Part::bytes(mp4).file_name("swing.mp4"))
-        .text("ref_len_m", ref_len_m.clone())
-        .text("ref_len_px", "100")
-        .text("model_variant", "yolov11");
-    let resp = app
-        .client
-        .post(app.url("/cv/analyze/video"))
-        .header("x-api-key", KEY)
-        .header("accept-language", "en-US,en;q=0.9")
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
+    let post = |headers: &'static [(&'static str, &'static str)]| {
+        let form = reqwest::multipart::Form::new()
+            .part("video", reqwest::multipart::Part::bytes(mp4.clone()).file_name("swing.mp4"))
+            .text("ref_len_m", format!("{}", spec.m_per_px * 100.0))
+            .text("ref_len_px", "100")
+            .text("model_variant", "yolov11");
+        let mut req = app.client.post(app.url("/cv/analyze/video")).header("x-api-key", KEY).multipart(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    let resp = post(&[("accept-language", "en-US,en;q=0.9")]).await.expect("post");
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["shot"]["detected"], true, "{body}");
@@ -185,21 +183,7 @@ async fn a_measured_shot_gets_a_still_and_a_clip_that_follow_the_true_flight() {
     assert!(followed >= 8, "the head was checked on {followed} frames");
 
     // Asynchronously, the worker parses the stored request again: its Accept-Language still counts.
-    let form = reqwest::multipart::Form::new()
-        .part("video", reqwest::multipart::Part::bytes(clipkit::encode_mp4(&frames, FPS).expect("encode")))
-        .text("ref_len_m", ref_len_m)
-        .text("ref_len_px", "100")
-        .text("model_variant", "yolov11");
-    let resp = app
-        .client
-        .post(app.url("/cv/analyze/video"))
-        .header("x-api-key", KEY)
-        .header("prefer", "respond-async")
-        .header("accept-language", "en-GB")
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
+    let resp = post(&[("prefer", "respond-async"), ("accept-language", "en-GB")]).await.expect("post");
     assert_eq!(resp.status(), 202);
     let queued: Value = resp.json().await.expect("json");
     let async_id = queued["run_id"].as_str().expect("id").to_string();
