@@ -51,16 +51,6 @@ impl ClipPlan {
     pub fn frames(&self) -> std::ops::RangeInclusive<usize> {
         self.first..=self.last
     }
-
-    /// How many frames the clip has.
-    pub fn len(&self) -> usize {
-        self.last - self.first + 1
-    }
-
-    /// Never: a plan has at least one frame.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
 }
 
 /// A tracer clip being written: [`TracerClip::push`] each frame of the plan in order, then
@@ -99,9 +89,7 @@ impl Painter {
         let mut img = fit_output(frame);
         draw_flight(&mut img, &self.flight, at, &self.style);
         if let Some(text) = self.label.as_deref().filter(|_| at >= self.plan.flight_end) {
-            let avoid: Vec<_> =
-                std::iter::once(self.flight.launch).chain(self.flight.measured.iter().copied()).collect();
-            draw_label(&mut img, text, &avoid, &self.style);
+            draw_label(&mut img, text, &self.flight.line_up_to(f64::INFINITY), &self.style);
         }
         Ok(img)
     }

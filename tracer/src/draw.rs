@@ -48,8 +48,7 @@ pub fn draw_flight(img: &mut RgbImage, flight: &Flight, upto: f64, style: &Style
     if flight.launch.frame > upto || !flight.is_valid() {
         return;
     }
-    let mut solid = vec![flight.launch];
-    solid.extend(flight.measured.iter().copied().filter(|p| p.frame <= upto));
+    let solid = flight.line_up_to(upto);
     let dashed: Vec<FlightPoint> = flight.extrapolated.iter().copied().filter(|p| p.frame <= upto).collect();
     let ring = (style.line_px * 2.2).max(5.0);
     let pad = f64::from(style.line_px * 2.0 + ring + 2.0);

@@ -83,6 +83,12 @@ impl Flight {
             && self.extrapolated.windows(2).all(|w| w[0].frame <= w[1].frame)
     }
 
+    /// The solid line's points as it stands at clip frame `upto`: the launch, then the measured
+    /// points up to that frame (`f64::INFINITY`: all of them).
+    pub fn line_up_to(&self, upto: f64) -> Vec<FlightPoint> {
+        std::iter::once(self.launch).chain(self.measured.iter().copied().filter(|p| p.frame <= upto)).collect()
+    }
+
     /// The same flight in an image scaled by `s`.
     pub fn scaled(&self, s: f64) -> Flight {
         Flight {

@@ -23,8 +23,7 @@ pub fn render_still(frame: RgbImage, flight: &Flight, label: Option<&str>) -> Re
     let style = Style::for_frame(img.width(), img.height());
     draw_flight(&mut img, &flight, f64::INFINITY, &style);
     if let Some(text) = label {
-        let avoid: Vec<_> = std::iter::once(flight.launch).chain(flight.measured.iter().copied()).collect();
-        draw_label(&mut img, text, &avoid, &style);
+        draw_label(&mut img, text, &flight.line_up_to(f64::INFINITY), &style);
     }
     encode_jpeg(&img, STILL_MAX_BYTES)
 }
