@@ -51,7 +51,7 @@ LAYOUT = {
         "description": "NMS-free end-to-end head (one-to-one branch, nms=False export): 300 rows sorted by score, "
                        "each [x1, y1, x2, y2, score, class_id] with box corners in pixels of the 640x640 letterboxed "
                        "input; score is the sigmoid class confidence; class_id is a float (0=golf_ball, 1=club_head). "
-                       "No NMS needed: threshold on score.",
+                       "Threshold on score, then class-aware NMS at IoU 0.5: at low thresholds the head still emits lower-scored near-copies of a box.",
     },
     "yolov11": {
         "output_name": "output0",

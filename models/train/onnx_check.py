@@ -40,16 +40,25 @@ def letterbox(img_bgr, size=640):
 
 
 def decode(out, variant, conf, iou=0.5):
-    """Returns array [N, 6] = x1, y1, x2, y2, score, cls in letterboxed 640 px."""
+    """Returns array [N, 6] = x1, y1, x2, y2, score, cls in letterboxed 640 px.
+
+    Both layouts get per-class NMS at ``iou``, as the server does (models/src/decode.rs): the yolov10
+    one-to-one head still emits lower-scored near-copies of a box at low thresholds."""
     if variant == "yolov10":
         d = out[0]
-        return d[d[:, 4] >= conf]
+        d = d[d[:, 4] >= conf]
+        return nms_per_class(d[:, :4], d[:, 4], d[:, 5].round().astype(int), conf, iou)
     p = out[0].T  # [8400, 6]: cx, cy, w, h, s0, s1
     cls = p[:, 4:].argmax(1)
     sc = p[:, 4:].max(1)
     keep = sc >= conf
     p, cls, sc = p[keep], cls[keep], sc[keep]
     boxes = np.stack([p[:, 0] - p[:, 2] / 2, p[:, 1] - p[:, 3] / 2, p[:, 0] + p[:, 2] / 2, p[:, 1] + p[:, 3] / 2], 1)
+    return nms_per_class(boxes, sc, cls, conf, iou)
+
+
+def nms_per_class(boxes, sc, cls, conf, iou):
+    """[N, 6] = x1, y1, x2, y2, score, cls: per-class NMS of xyxy boxes, highest score first."""
     res = []
     for c in (0, 1):
         m = cls == c
@@ -60,6 +69,7 @@ def decode(out, variant, conf, iou=0.5):
                                s.tolist(), conf, iou)
         for i in np.array(idx).reshape(-1):
             res.append([*b[i], s[i], c])
+    res.sort(key=lambda r: -r[4])
     return np.array(res, np.float32).reshape(-1, 6)
 
 
