@@ -3,11 +3,16 @@
 
     python real_eval.py --variant yolov10 --data /work/.cache/golfiq-train/real/heldout/izzrieq_golfball \
         [--modes native,oracle,pyramid] [--out-json r.json] [--out-md r.md]
+    python real_eval.py --variant yolov10 --onnx cand.onnx --data .../real/split/val --sweep 0.05,0.077,0.1,0.15
 
 Pre/post-processing is onnx_check.py's (imported): letterbox to 640 (pad 114), RGB/255, the variant's decode
 (yolov10 [1,300,6] thresholded; yolov11 [1,6,8400] + per-class NMS).  The score threshold is the shipped one
 from weights/<variant>/manifest.json: ``class_score_thresholds.golf_ball`` when present, else
-``score_threshold`` (else 0.25); ``--conf`` overrides it.
+``score_threshold`` (else 0.25); ``--conf`` overrides it.  ``--onnx`` evaluates another file of the variant's
+layout (a candidate) with the same pre/post-processing; the decode includes the server's per-class NMS.
+
+``--sweep`` (native mode only): one inference pass at the lowest listed threshold, then recall and false balls per
+image at each listed threshold, overall and per scene: the table a ball threshold is chosen from.
 
 A predicted golf_ball box is a hit when it matches a not yet matched true ball at IoU >= --iou (0.3),
 greedily by score; every other predicted ball is a false ball.  Club heads are not scored (the real sets
@@ -26,6 +31,7 @@ Modes (all share one model session; ``r0`` = 640 / long side, the native letterb
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -219,6 +225,44 @@ def evaluate(model, images, index, modes, a):
     return {m: {key: acc.out() for key, acc in sorted(v.items())} for m, v in accs.items()}, time.time() - t0
 
 
+def sweep(model, images, index, thresholds, iou_thr):
+    """{threshold: {group: Acc.out()}} from one native pass at min(thresholds)."""
+    cache = []
+    for path in images:
+        img = cv2.imread(str(path))
+        if img is None:
+            continue
+        h, w = img.shape[:2]
+        gt = read_gt(path.parent.parent / "labels" / (path.stem + ".txt"), w, h)
+        meta = index.get(path.stem, {})
+        group = f"{meta.get('source', path.parent.parent.name)}/{meta.get('scene', '-')}"
+        r0 = min(SIZE / h, SIZE / w)
+        longs = [max(g[2] - g[0], g[3] - g[1]) for g in gt]
+        cache.append((gt, longs, [v * r0 for v in longs], group, model.balls(img, r0)))
+    out = {}
+    for t in thresholds:
+        accs = {}
+        for gt, longs, longs_in, group, pred in cache:
+            hits, fp = match(pred[pred[:, 4] >= t], gt, iou_thr)
+            for key in ("all", group):
+                accs.setdefault(key, Acc()).add(longs, longs_in, hits, fp)
+        out[t] = {key: acc.out() for key, acc in sorted(accs.items())}
+    return out
+
+
+def sweep_markdown(res, variant, data):
+    groups = sorted({g for r in res.values() for g in r}, key=lambda g: (g != "all", g))
+    out = [f"**{variant}** on `{data}`, native, IoU >= 0.3: recall / false balls per image by ball threshold", "",
+           "| group | " + " | ".join(f"{t:g}" for t in res) + " |", "| --- |" + " ---: |" * len(res)]
+    for g in groups:
+        cells = []
+        for t in res:
+            r = res[t].get(g)
+            cells.append("-" if r is None or r["recall"] is None else f"{r['recall']:.3f} / {r['false_per_image']:.2f}")
+        out.append(f"| {g} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def markdown(res, variant, thr, thr_src, data, modes):
     out = [f"**{variant}** on `{data}` (ball score >= {thr} from `{thr_src}`, IoU >= 0.3)", ""]
     out += ["| mode | group | images | balls | recall | false balls / image |", "| --- | --- | ---: | ---: | ---: | ---: |"]
@@ -243,6 +287,8 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, required=True, help="folder with images/ and labels/ (or a list file)")
     ap.add_argument("--modes", default="native", help="comma list of native, oracle, pyramid")
     ap.add_argument("--conf", type=float, default=None, help="override the manifest threshold")
+    ap.add_argument("--onnx", type=Path, help="evaluate this ONNX file instead of the shipped one")
+    ap.add_argument("--sweep", help="comma list of ball thresholds: one native pass, a table per threshold")
     ap.add_argument("--iou", type=float, default=0.3)
     ap.add_argument("--oracle-px", type=float, default=24.0)
     ap.add_argument("--pyramid", default="1,4,8", help="downscale factors relative to the native letterbox")
@@ -260,7 +306,11 @@ def main(argv=None):
     thr, thr_src = shipped_threshold(manifest)
     if a.conf is not None:
         thr, thr_src = a.conf, "--conf"
-    model = Model(a.variant, wdir / manifest["onnx"]["file"], thr, a.threads)
+    if a.sweep:
+        thresholds = sorted(float(s) for s in a.sweep.split(","))
+        thr, thr_src = thresholds[0], "--sweep"
+    onnx_path = a.onnx or wdir / manifest["onnx"]["file"]
+    model = Model(a.variant, onnx_path, thr, a.threads)
 
     # the native canvas is exactly onnx_check's letterbox
     probe = np.random.default_rng(0).integers(0, 255, (360, 500, 3), np.uint8)
@@ -270,9 +320,19 @@ def main(argv=None):
     if a.limit:
         images = images[:a.limit]
     index = find_index(a.data if a.data.is_dir() else a.data.parent)
+    sha = hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest()
+    if a.sweep:
+        t0 = time.time()
+        res = sweep(model, images, index, thresholds, a.iou)
+        md = sweep_markdown(res, a.variant, a.data)
+        print(md)
+        write_reports(a, {"variant": a.variant, "onnx_sha256": sha, "data": str(a.data), "iou": a.iou,
+                          "sweep": thresholds, "onnxruntime": ort.__version__, "seconds": round(time.time() - t0, 1),
+                          "command": " ".join(sys.argv), "results": {str(t): r for t, r in res.items()}}, md)
+        return
     res, secs = evaluate(model, images, index, modes, a)
     report = {
-        "variant": a.variant, "onnx_sha256": manifest["onnx"]["sha256"], "data": str(a.data),
+        "variant": a.variant, "onnx_sha256": sha, "data": str(a.data),
         "threshold": thr, "threshold_source": thr_src, "iou": a.iou, "modes": modes,
         "oracle_px": a.oracle_px, "pyramid": a.pyramid, "onnxruntime": ort.__version__,
         "seconds": round(secs, 1), "command": " ".join(sys.argv), "results": res,
@@ -280,6 +340,10 @@ def main(argv=None):
     md = markdown(res, a.variant, thr, thr_src, a.data, modes)
     print(md)
     print(f"{len(images)} images in {secs:.0f} s", file=sys.stderr)
+    write_reports(a, report, md)
+
+
+def write_reports(a, report, md):
     if a.out_json:
         a.out_json.parent.mkdir(parents=True, exist_ok=True)
         a.out_json.write_text(json.dumps(report, indent=1))
