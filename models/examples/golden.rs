@@ -3,7 +3,8 @@
 //! within 3 px of the true centre, the best-scoring club head with IoU >= 0.5. Exits 1 when any
 //! frame misses, so it is the check to run after exporting new weights.
 //!
-//! `cargo run --release -p models --example golden -- [--variant yolov10|yolov11] [--score S]`
+//! `cargo run --release -p models --example golden -- [--variant yolov10|yolov11] [--score S] [--models-dir DIR]`
+//! (`--models-dir`: a candidate's weights folder, laid out as `models/weights`, instead of the committed one)
 //! (default score: each variant's calibrated threshold, as the server uses)
 
 use std::process::ExitCode;
@@ -23,16 +24,17 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let mut args = std::env::args().skip(1);
-    let (mut variants, mut score) = (ModelVariant::ALL.to_vec(), None);
+    let (mut variants, mut score, mut root) = (ModelVariant::ALL.to_vec(), None, models::default_root());
     while let Some(a) = args.next() {
         match a.as_str() {
             "--variant" => variants = vec![args.next().ok_or("--variant needs a value")?.parse()?],
             "--score" => score = Some(args.next().and_then(|s| s.parse().ok()).ok_or("--score needs a number")?),
+            "--models-dir" => root = args.next().ok_or("--models-dir needs a folder")?.into(),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
     let registry = ModelRegistry::new(
-        models::default_root(),
+        root,
         SessionOptions { sessions: 1, ..SessionOptions::default() },
         Thresholds { score, ..Thresholds::default() },
     );

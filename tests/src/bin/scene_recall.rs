@@ -6,7 +6,8 @@
 //!
 //! `cargo run --release -p golfiq-tests --bin scene_recall -- [--variants yolov11,yolov10]
 //! [--seeds 7,8] [--presets 640x360@120,1280x720@60] [--score S (default: each variant's calibrated threshold)] [--jpeg] [--verbose]
-//! [--dump DIR] [--pipeline]`: `--jpeg` runs the frames through JPEG quality 90 first (as a JPEG zip
+//! [--dump DIR] [--pipeline] [--models-dir DIR]`: `--models-dir` reads a candidate's weights folder (laid out as
+//! `models/weights`) instead of the committed one, `--jpeg` runs the frames through JPEG quality 90 first (as a JPEG zip
 //! delivers them), `--verbose` prints every frame's match, `--dump` writes a few frames of each
 //! preset as PNG, raw and with the detections drawn, `--pipeline` scores the detections an analysis
 //! ends with (`analyze::flow::analyze` on a PNG zip: the full-frame pass plus the native-resolution crops
@@ -110,6 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut verbose = false;
     let mut jpeg = false;
     let mut pipeline = false;
+    let mut models_dir = models::default_root();
     let mut thresholds = Thresholds::default();
     let mut presets: Vec<(u32, u32, f64)> =
         vec![(640, 360, 120.0), (640, 360, 60.0), (1280, 720, 120.0), (1280, 720, 60.0)];
@@ -123,6 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--verbose" => verbose = true,
             "--jpeg" => jpeg = true,
             "--pipeline" => pipeline = true,
+            "--models-dir" => models_dir = PathBuf::from(value()?),
             "--score" => thresholds.score = Some(value()?.parse()?),
             "--presets" => {
                 presets = value()?
@@ -137,7 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let registry = ModelRegistry::new(models::default_root(), SessionOptions::default(), thresholds);
+    let registry = ModelRegistry::new(models_dir, SessionOptions::default(), thresholds);
     let mut rendered = Vec::new();
     for &(w, h, fps) in &presets {
         for &seed in &seeds {
