@@ -49,7 +49,8 @@ pub struct Manifest {
 /// How to read the output tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputLayout {
-    /// `[1, rows, 6]`: `[x1, y1, x2, y2, score, class]` per row (YOLOv10); one box per object by design, NMS still drops near-copies.
+    /// `[1, rows, 6]`: `[x1, y1, x2, y2, score, class]` per row (YOLOv10). One box per object by
+    /// design; the decode still runs NMS, which drops the near-copies it emits at low thresholds.
     EndToEnd {
         /// Rows.
         rows: usize,
