@@ -6,10 +6,10 @@
     python real_eval.py --variant yolov10 --onnx cand.onnx --data .../real/split/val --sweep 0.05,0.077,0.1,0.15
 
 Pre/post-processing is onnx_check.py's (imported): letterbox to 640 (pad 114), RGB/255, the variant's decode
-(yolov10 [1,300,6] thresholded; yolov11 [1,6,8400] + per-class NMS).  The score threshold is the shipped one
+(yolov10 [1,300,6] thresholded, yolov11 [1,6,8400]; both then per-class NMS, as the server does).  The score threshold is the shipped one
 from weights/<variant>/manifest.json: ``class_score_thresholds.golf_ball`` when present, else
 ``score_threshold`` (else 0.25); ``--conf`` overrides it.  ``--onnx`` evaluates another file of the variant's
-layout (a candidate) with the same pre/post-processing; the decode includes the server's per-class NMS.
+layout (a candidate) with the same pre/post-processing.
 
 ``--sweep`` (native mode only): one inference pass at the lowest listed threshold, then recall and false balls per
 image at each listed threshold, overall and per scene: the table a ball threshold is chosen from.
@@ -183,22 +183,29 @@ class Acc:
         }
 
 
+def load_case(path: Path, index):
+    """(img, true balls, source, scene, native scale r0, longest sides original, longest sides at the input),
+    or None for an unreadable image."""
+    img = cv2.imread(str(path))
+    if img is None:
+        print(f"unreadable: {path}", file=sys.stderr)
+        return None
+    h, w = img.shape[:2]
+    gt = read_gt(path.parent.parent / "labels" / (path.stem + ".txt"), w, h)
+    meta = index.get(path.stem, {})
+    r0 = min(SIZE / h, SIZE / w)
+    longs = [max(g[2] - g[0], g[3] - g[1]) for g in gt]
+    return img, gt, meta.get("source", path.parent.parent.name), meta.get("scene", "-"), r0, longs, [v * r0 for v in longs]
+
+
 def evaluate(model, images, index, modes, a):
     accs = {m: {} for m in modes}
     t0 = time.time()
     for k, path in enumerate(images):
-        img = cv2.imread(str(path))
-        if img is None:
-            print(f"unreadable: {path}", file=sys.stderr)
+        case = load_case(path, index)
+        if case is None:
             continue
-        h, w = img.shape[:2]
-        gt = read_gt(path.parent.parent / "labels" / (path.stem + ".txt"), w, h)
-        meta = index.get(path.stem, {})
-        source = meta.get("source", path.parent.parent.name)
-        scene = meta.get("scene", "-")
-        r0 = min(SIZE / h, SIZE / w)
-        longs = [max(g[2] - g[0], g[3] - g[1]) for g in gt]
-        longs_in = [v * r0 for v in longs]
+        img, gt, source, scene, r0, longs, longs_in = case
         native = None
         for m in modes:
             if m == "native":
@@ -229,16 +236,10 @@ def sweep(model, images, index, thresholds, iou_thr):
     """{threshold: {group: Acc.out()}} from one native pass at min(thresholds)."""
     cache = []
     for path in images:
-        img = cv2.imread(str(path))
-        if img is None:
-            continue
-        h, w = img.shape[:2]
-        gt = read_gt(path.parent.parent / "labels" / (path.stem + ".txt"), w, h)
-        meta = index.get(path.stem, {})
-        group = f"{meta.get('source', path.parent.parent.name)}/{meta.get('scene', '-')}"
-        r0 = min(SIZE / h, SIZE / w)
-        longs = [max(g[2] - g[0], g[3] - g[1]) for g in gt]
-        cache.append((gt, longs, [v * r0 for v in longs], group, model.balls(img, r0)))
+        case = load_case(path, index)
+        if case is not None:
+            img, gt, source, scene, r0, longs, longs_in = case
+            cache.append((gt, longs, longs_in, f"{source}/{scene}", model.balls(img, r0)))
     out = {}
     for t in thresholds:
         accs = {}
