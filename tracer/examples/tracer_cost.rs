@@ -11,8 +11,7 @@ use tracer::{Flight, FlightPoint};
 
 fn main() {
     // A 4K source is drawn at 1080p: its frames are shrunk first.
-    let uhd =
-        RgbImage::from_fn(3840, 2160, |x, y| Rgb([(x % 61) as u8 + 40, 100 + (y % 37) as u8, ((x ^ y) % 29) as u8]));
+    let uhd = pattern(3840, 2160);
     let flight =
         Flight { launch: FlightPoint { frame: 0.0, x: 400.0, y: 1800.0 }, measured: vec![], extrapolated: vec![] };
     let plan = tracer::ClipPlan { first: 0, last: 100, fps: 60.0, flight_end: 0.0 };
@@ -29,8 +28,7 @@ fn main() {
     );
     for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
         let s = f64::from(w) / 1280.0;
-        let frame =
-            RgbImage::from_fn(w, h, |x, y| Rgb([(x % 61) as u8 + 40, 100 + (y % 37) as u8, ((x ^ y) % 29) as u8]));
+        let frame = pattern(w, h);
         let pts: Vec<FlightPoint> = (0..40)
             .map(|i| {
                 let t = f64::from(i);
@@ -68,7 +66,11 @@ fn main() {
         }
         let bytes = enc.finish().expect("mp4").len();
         let enc_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(n);
-        let _ = &frame;
         println!("{w}x{h}: clone {clone_ms:.2} ms, clone+draw {draw_ms:.2} ms, rgb->yuv+encode {enc_ms:.2} ms a frame ({} KB for {n} frames)", bytes / 1024);
     }
+}
+
+/// A busy synthetic frame (no flat areas for the encoder to skip).
+fn pattern(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| Rgb([(x % 61) as u8 + 40, 100 + (y % 37) as u8, ((x ^ y) % 29) as u8]))
 }

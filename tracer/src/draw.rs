@@ -89,10 +89,14 @@ pub fn draw_label(img: &mut RgbImage, text: &str, avoid: &[FlightPoint], style: 
     // The label's box (text, padding 0.45 and margins 0.6 of the size) fits the frame's width: on
     // a narrow frame the text gets smaller, down to 8 px.
     let (w, h) = (img.width() as f32, img.height() as f32);
-    let nominal = layout(&font, style.text_px, text).1 + 2.1 * style.text_px;
-    let size = if nominal > w { (style.text_px * w / nominal).max(8.0) } else { style.text_px };
+    let (mut glyphs, mut text_w) = layout(&font, style.text_px, text);
+    let nominal = text_w + 2.1 * style.text_px;
+    let mut size = style.text_px;
+    if nominal > w {
+        size = (style.text_px * w / nominal).max(8.0);
+        (glyphs, text_w) = layout(&font, size, text);
+    }
     let scaled = font.as_scaled(PxScale::from(size));
-    let (glyphs, text_w) = layout(&font, size, text);
     let pad = size * 0.45;
     let margin = size * 0.6;
     let (bw, bh) = (text_w + 2.0 * pad, scaled.ascent() - scaled.descent() + 2.0 * pad);
