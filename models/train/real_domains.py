@@ -20,6 +20,10 @@ never read), so nothing here is new photography, only new looks for the same bal
            contrast (light floors), then re-encoded at JPEG quality 12-40. Labels unchanged.
 ``gray``   a train photo in grey scale, darkened with a gamma and a gain, with sensor noise: the
            infrared look without the strobe. Labels unchanged.
+``zoom``   a train photo shrunk so that its largest ball is 24-96 px, pasted (feathered edge) at a
+           random place on a ball-free real texture of a 16:9 or 4:3 frame; half of them also get the
+           ``video`` look. The pool is mostly close-ups (balls >= 128 px); this is the mid-size range a
+           ball on a mat or floor has in a 1080p frame.
 ``strobe`` a ball-free real texture (a `real_negatives.py` crop) in dark grey scale, with 3-8
            exposures of one real ball (cut from a train photo with a feathered round mask) pasted
            along a gently curved path, 0.9-2.2 diameters apart, so neighbours may touch; each exposure
@@ -163,6 +167,49 @@ def paste_strobes(bg: np.ndarray, sprite: np.ndarray, rng: random.Random):
     return np.clip(out, 0, 255).astype(np.uint8), rows
 
 
+def zoom_out(im: np.ndarray, rows, texture: np.ndarray, rng: random.Random):
+    """Shrink a photo so its biggest ball is 24-96 px and paste it into a texture frame; None if it cannot."""
+    h, w = im.shape[:2]
+    boxes = [(c, x * w, y * h, bw * w, bh * h) for c, x, y, bw, bh in rows]
+    biggest = max(max(b[3], b[4]) for b in boxes)
+    s = rng.uniform(24, 96) / biggest
+    if s >= 0.9:
+        return None, []
+    W, H = 640, rng.choice((360, 480))
+    sw, sh = max(1, int(w * s)), max(1, int(h * s))
+    small = cv2.resize(im, (sw, sh), interpolation=cv2.INTER_AREA)
+    # Where the photo lands: if it is bigger than the frame, a frame-sized window of it that holds a
+    # ball whole; balls the window cuts make the photo unusable (a half ball would be unlabelled).
+    ball = rng.choice(boxes)
+    cw, ch = min(sw, W), min(sh, H)
+    bx0, by0 = (ball[1] - ball[3] / 2) * s, (ball[2] - ball[4] / 2) * s
+    bx1, by1 = (ball[1] + ball[3] / 2) * s, (ball[2] + ball[4] / 2) * s
+    lo_x, hi_x = max(0, int(bx1) + 1 - cw), min(sw - cw, int(bx0))
+    lo_y, hi_y = max(0, int(by1) + 1 - ch), min(sh - ch, int(by0))
+    if lo_x > hi_x or lo_y > hi_y:
+        return None, []
+    wx, wy = rng.randint(lo_x, hi_x), rng.randint(lo_y, hi_y)
+    px, py = rng.randint(0, W - cw), rng.randint(0, H - ch)
+    out_rows = []
+    for c, x, y, bw, bh in boxes:
+        x0, y0, x1, y1 = (x - bw / 2) * s - wx, (y - bh / 2) * s - wy, (x + bw / 2) * s - wx, (y + bh / 2) * s - wy
+        inside = x0 >= 0 and y0 >= 0 and x1 <= cw and y1 <= ch
+        outside = x1 <= 0 or y1 <= 0 or x0 >= cw or y0 >= ch
+        if not (inside or outside):
+            return None, []
+        if inside:
+            out_rows.append((c, (px + (x0 + x1) / 2) / W, (py + (y0 + y1) / 2) / H, (x1 - x0) / W, (y1 - y0) / H))
+    frame = cv2.resize(texture, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32)
+    patch = small[wy:wy + ch, wx:wx + cw].astype(np.float32)
+    # Feather the paste so the photo's border is not a hard line the model can learn.
+    yy, xx = np.mgrid[0:ch, 0:cw]
+    edge = np.minimum(np.minimum(xx, cw - 1 - xx), np.minimum(yy, ch - 1 - yy)).astype(np.float32)
+    alpha = np.clip(edge / 6.0, 0.0, 1.0)[..., None]
+    region = frame[py:py + ch, px:px + cw]
+    region[:] = region * (1 - alpha) + patch * alpha
+    return np.clip(frame, 0, 255).astype(np.uint8), out_rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", type=Path, default=CACHE / "real/split/train")
@@ -170,6 +217,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=CACHE / "real/domains")
     ap.add_argument("--video", type=int, default=500, help="compressed-video looks of train photos")
     ap.add_argument("--gray", type=int, default=200, help="grey infrared looks of train photos")
+    ap.add_argument("--zoom", type=int, default=500, help="photos shrunk onto real textures (mid-size balls)")
     ap.add_argument("--strobe", type=int, default=400, help="strobed-ball composites on real textures")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--clean", action="store_true")
@@ -183,7 +231,7 @@ def main(argv=None):
 
     photos = sorted(p for p in (a.split / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     with_balls = [p for p in photos if read_labels(a.split / "labels" / (p.stem + ".txt"))]
-    counts = {"video": 0, "gray": 0, "strobe": 0}
+    counts = {"video": 0, "gray": 0, "zoom": 0, "strobe": 0}
     for kind, n, look in (("video", a.video, video_look), ("gray", a.gray, gray_look)):
         for path in rng.sample(with_balls, min(n, len(with_balls))):
             im = cv2.imread(str(path))
@@ -195,8 +243,27 @@ def main(argv=None):
             shutil.copyfile(a.split / "labels" / (path.stem + ".txt"), a.out / "labels" / f"{stem}.txt")
             counts[kind] += 1
 
-    sprites = ball_sprites(a.split, random.Random(f"{a.seed}:sprites"))
     backgrounds = sorted(p for p in (a.negatives / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if backgrounds:
+        for path in rng.sample(with_balls, min(2 * a.zoom, len(with_balls))):
+            if counts["zoom"] >= a.zoom:
+                break
+            im = cv2.imread(str(path))
+            if im is None:
+                continue
+            stem = f"zoom_{path.stem}"
+            r = random.Random(f"{a.seed}:{stem}")
+            img, rows = zoom_out(im, read_labels(a.split / "labels" / (path.stem + ".txt")),
+                                 cv2.imread(str(r.choice(backgrounds))), r)
+            if img is None:
+                continue
+            if r.random() < 0.5:
+                img = video_look(img, r)
+            cv2.imwrite(str(a.out / "images" / f"{stem}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            write_labels(a.out / "labels" / f"{stem}.txt", rows)
+            counts["zoom"] += 1
+
+    sprites = ball_sprites(a.split, random.Random(f"{a.seed}:sprites"))
     if sprites and backgrounds and a.strobe:
         for k in range(a.strobe):
             r = random.Random(f"{a.seed}:strobe:{k}")
