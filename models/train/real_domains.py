@@ -43,9 +43,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from real_negatives import list_images, prepare_out
 
 CACHE = Path(os.environ.get("GOLFIQ_TRAIN_CACHE", "/work/.cache/golfiq-train"))
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def read_labels(path: Path) -> list[tuple[int, float, float, float, float]]:
@@ -91,7 +91,7 @@ def gray_look(im: np.ndarray, rng: random.Random) -> np.ndarray:
 
 def ball_sprites(split: Path, rng: random.Random, limit: int = 600):
     """Round grey ball cut-outs from single-ball train photos whose ball is big enough to shrink."""
-    images = sorted(p for p in (split / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = list_images(split / "images")
     rng.shuffle(images)
     sprites = []
     for path in images:
@@ -223,13 +223,10 @@ def main(argv=None):
     ap.add_argument("--clean", action="store_true")
     a = ap.parse_args(argv)
 
-    if a.clean and a.out.exists():
-        shutil.rmtree(a.out)
-    (a.out / "images").mkdir(parents=True, exist_ok=True)
-    (a.out / "labels").mkdir(parents=True, exist_ok=True)
+    prepare_out(a.out, a.clean)
     rng = random.Random(a.seed)
 
-    photos = sorted(p for p in (a.split / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = list_images(a.split / "images")
     with_balls = [p for p in photos if read_labels(a.split / "labels" / (p.stem + ".txt"))]
     counts = {"video": 0, "gray": 0, "zoom": 0, "strobe": 0}
     for kind, n, look in (("video", a.video, video_look), ("gray", a.gray, gray_look)):
@@ -243,7 +240,7 @@ def main(argv=None):
             shutil.copyfile(a.split / "labels" / (path.stem + ".txt"), a.out / "labels" / f"{stem}.txt")
             counts[kind] += 1
 
-    backgrounds = sorted(p for p in (a.negatives / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    backgrounds = list_images(a.negatives / "images")
     if backgrounds:
         for path in rng.sample(with_balls, min(2 * a.zoom, len(with_balls))):
             if counts["zoom"] >= a.zoom:

@@ -49,6 +49,19 @@ def read_boxes(label: Path, w: int, h: int):
     return boxes
 
 
+def list_images(folder: Path) -> list[Path]:
+    """The photos in a folder, sorted so seeded runs see them in one order."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+def prepare_out(out: Path, clean: bool) -> None:
+    """A YOLO data folder (images/, labels/), emptied first with --clean."""
+    if clean and out.exists():
+        shutil.rmtree(out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+
+
 def clear_of(crop, boxes, margin: float) -> bool:
     x0, y0, x1, y1 = crop
     for bx0, by0, bx1, by1 in boxes:
@@ -76,12 +89,8 @@ def main(argv=None):
     ap.add_argument("--clean", action="store_true")
     a = ap.parse_args(argv)
 
-    if a.clean and a.out.exists():
-        shutil.rmtree(a.out)
-    (a.out / "images").mkdir(parents=True, exist_ok=True)
-    (a.out / "labels").mkdir(parents=True, exist_ok=True)
-
-    images = sorted(p for p in (a.split / "images").iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    prepare_out(a.out, a.clean)
+    images = list_images(a.split / "images")
     random.Random(a.seed).shuffle(images)
     screen = None
     if a.screen_weights:
