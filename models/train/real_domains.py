@@ -125,10 +125,8 @@ def paste_strobes(bg: np.ndarray, sprite: np.ndarray, rng: random.Random):
     step = d * rng.uniform(0.9, 2.2)
     ang = rng.uniform(-0.6, 0.6) + (math.pi if rng.random() < 0.5 else 0.0)
     curve = rng.uniform(-0.08, 0.08)
-    length = step * (n - 1)
-    if length + d >= W - 4:
+    if step * (n - 1) + d >= W - 4:
         n = max(2, int((W - 4 - d) // step) + 1)
-        length = step * (n - 1)
     # Start so the whole path stays inside the frame.
     dx, dy = math.cos(ang), math.sin(ang)
     xs = [dx * step * k for k in range(n)]
