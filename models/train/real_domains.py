@@ -2,8 +2,8 @@
 """Make the real training photos look like the cameras the pool lacks: compressed video, infrared strobes (issue 28).
 
     python real_domains.py [--split .../real/split/train] [--negatives .../real/negatives]
-                           [--out .../real/domains] [--video 500] [--gray 200] [--strobe 400]
-                           [--seed 0] [--clean]
+                           [--out .../real/domains] [--video 500] [--gray 200] [--zoom 500]
+                           [--strobe 400] [--seed 0] [--clean]
 
 The real training pool is mostly phone photos and close-ups. Two kinds of camera that golf balls are
 filmed with are missing from every licence-clean source found (models/DATA.md):
@@ -43,24 +43,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from real_negatives import list_images, prepare_out
+from real_negatives import list_images, prepare_out, read_labels
 
 CACHE = Path(os.environ.get("GOLFIQ_TRAIN_CACHE", "/work/.cache/golfiq-train"))
 
 
-def read_labels(path: Path) -> list[tuple[int, float, float, float, float]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 5:
-            rows.append((int(parts[0]), *map(float, parts[1:])))
-    return rows
-
-
 def write_labels(path: Path, rows) -> None:
     path.write_text("".join(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in rows))
+
+
+def write_image(out: Path, stem: str, img: np.ndarray) -> None:
+    cv2.imwrite(str(out / "images" / f"{stem}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
 
 
 def video_look(im: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -89,15 +82,15 @@ def gray_look(im: np.ndarray, rng: random.Random) -> np.ndarray:
     return cv2.cvtColor(ir_background(im, rng), cv2.COLOR_GRAY2BGR)
 
 
-def ball_sprites(split: Path, rng: random.Random, limit: int = 600):
+def ball_sprites(labels: dict[Path, list], rng: random.Random, limit: int = 600):
     """Round grey ball cut-outs from single-ball train photos whose ball is big enough to shrink."""
-    images = list_images(split / "images")
+    images = list(labels)
     rng.shuffle(images)
     sprites = []
     for path in images:
         if len(sprites) >= limit:
             break
-        rows = read_labels(split / "labels" / (path.stem + ".txt"))
+        rows = labels[path]
         if len(rows) != 1:
             continue
         im = cv2.imread(str(path))
@@ -127,13 +120,13 @@ def paste_strobes(bg: np.ndarray, sprite: np.ndarray, rng: random.Random):
     curve = rng.uniform(-0.08, 0.08)
     if step * (n - 1) + d >= W - 4:
         n = max(2, int((W - 4 - d) // step) + 1)
-    # Start so the whole path stays inside the frame.
     dx, dy = math.cos(ang), math.sin(ang)
     xs = [dx * step * k for k in range(n)]
     ys = [dy * step * k + curve * (step * k) ** 2 / max(d, 1) * 0.1 for k in range(n)]
     minx, maxx, miny, maxy = min(xs), max(xs), min(ys), max(ys)
     if maxx - minx + d >= W or maxy - miny + d >= H:
         return None, []
+    # Start so the whole path stays inside the frame.
     ox = rng.uniform(d / 2 - minx + 1, W - d / 2 - maxx - 1)
     oy = rng.uniform(d / 2 - miny + 1, H - d / 2 - maxy - 1)
     ball = cv2.resize(sprite, (d, d), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -225,7 +218,8 @@ def main(argv=None):
     rng = random.Random(a.seed)
 
     photos = list_images(a.split / "images")
-    with_balls = [p for p in photos if read_labels(a.split / "labels" / (p.stem + ".txt"))]
+    labels = {p: read_labels(a.split / "labels" / (p.stem + ".txt")) for p in photos}
+    with_balls = [p for p in photos if labels[p]]
     counts = {"video": 0, "gray": 0, "zoom": 0, "strobe": 0}
     for kind, n, look in (("video", a.video, video_look), ("gray", a.gray, gray_look)):
         for path in rng.sample(with_balls, min(n, len(with_balls))):
@@ -233,8 +227,7 @@ def main(argv=None):
             if im is None:
                 continue
             stem = f"{kind}_{path.stem}"
-            cv2.imwrite(str(a.out / "images" / f"{stem}.jpg"), look(im, random.Random(f"{a.seed}:{stem}")),
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            write_image(a.out, stem, look(im, random.Random(f"{a.seed}:{stem}")))
             shutil.copyfile(a.split / "labels" / (path.stem + ".txt"), a.out / "labels" / f"{stem}.txt")
             counts[kind] += 1
 
@@ -248,17 +241,16 @@ def main(argv=None):
                 continue
             stem = f"zoom_{path.stem}"
             r = random.Random(f"{a.seed}:{stem}")
-            img, rows = zoom_out(im, read_labels(a.split / "labels" / (path.stem + ".txt")),
-                                 cv2.imread(str(r.choice(backgrounds))), r)
+            img, rows = zoom_out(im, labels[path], cv2.imread(str(r.choice(backgrounds))), r)
             if img is None:
                 continue
             if r.random() < 0.5:
                 img = video_look(img, r)
-            cv2.imwrite(str(a.out / "images" / f"{stem}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            write_image(a.out, stem, img)
             write_labels(a.out / "labels" / f"{stem}.txt", rows)
             counts["zoom"] += 1
 
-    sprites = ball_sprites(a.split, random.Random(f"{a.seed}:sprites"))
+    sprites = ball_sprites(labels, random.Random(f"{a.seed}:sprites"))
     if sprites and backgrounds and a.strobe:
         for k in range(a.strobe):
             r = random.Random(f"{a.seed}:strobe:{k}")
@@ -273,7 +265,7 @@ def main(argv=None):
             if img is None:
                 continue
             stem = f"strobe_{k:04d}"
-            cv2.imwrite(str(a.out / "images" / f"{stem}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            write_image(a.out, stem, img)
             write_labels(a.out / "labels" / f"{stem}.txt", rows)
             counts["strobe"] += 1
     print(f"{counts} from {len(with_balls)} train photos, {len(sprites)} ball sprites, "

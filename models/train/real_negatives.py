@@ -35,18 +35,22 @@ import cv2
 CACHE = Path(os.environ.get("GOLFIQ_TRAIN_CACHE", "/work/.cache/golfiq-train"))
 
 
+def read_labels(path: Path) -> list[tuple[int, float, float, float, float]]:
+    """YOLO txt -> (class, cx, cy, w, h) rows, normalised; a missing file is a photo with nothing labelled."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 5:
+            rows.append((int(parts[0]), *map(float, parts[1:])))
+    return rows
+
+
 def read_boxes(label: Path, w: int, h: int):
     """YOLO txt -> pixel boxes (x0, y0, x1, y1) of every labelled object."""
-    boxes = []
-    if not label.exists():
-        return boxes
-    for line in label.read_text().splitlines():
-        parts = line.split()
-        if len(parts) != 5:
-            continue
-        _, cx, cy, bw, bh = map(float, parts)
-        boxes.append(((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h))
-    return boxes
+    return [((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h)
+            for _, cx, cy, bw, bh in read_labels(label)]
 
 
 def list_images(folder: Path) -> list[Path]:
