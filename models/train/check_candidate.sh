@@ -5,7 +5,7 @@
 #
 # RUN_OR_PT: a run folder ($C/runs/<name>, its weights/last.pt) or a .pt file. OUT: a new folder.
 # 1. Exports the checkpoint to OUT/cand.onnx as export.py does (imgsz 640, opset 17, onnxslim, nms=False).
-# 2. Sweeps the ball threshold on the real val split and takes the rule's: the lowest on a 0.005 grid with
+# 2. Sweeps the ball threshold on the real val split and takes the rule's: the lowest on a 0.005 grid (0.05-0.95) with
 #    at most 0.5 false balls per image (models/README.md, acceptance bar). The held-out sets play no part.
 # 3. Measures both held-out sets once, at that threshold.
 # 4. Lays the candidate out as a models directory (OUT/weights/yolov10/{model.onnx,manifest.json}: the
@@ -39,7 +39,7 @@ onnx = YOLO(src).export(format="onnx", imgsz=640, opset=17, simplify=True, dynam
 shutil.copyfile(onnx, dst)
 EOF
 
-grid=$($PY -c 'print(",".join(f"{0.05 + 0.005 * i:.3f}" for i in range(51)))')
+grid=$($PY -c 'print(",".join(f"{0.05 + 0.005 * i:.3f}" for i in range(181)))')
 nice -n 19 $PY models/train/real_eval.py --variant yolov10 --onnx "$OUT/cand.onnx" --data "$C/real/split/val" \
   --sweep "$grid" --out-json "$OUT/val_sweep.json" --out-md "$OUT/val_sweep.md" > /dev/null
 THR=$($PY - "$OUT/val_sweep.json" <<'EOF'
