@@ -14,7 +14,7 @@
 # (real_negatives.py). Default: no screen. The committed checkpoint has seen rendered balls only: as a
 # screen it dropped 314 of 1014 crops, mostly the textures it takes for balls, which are the negatives
 # wanted most.
-# About 15 minutes on two cores, most of it pip and the rendered sets.
+# About 12 minutes on two cores: pip ~4, the rendered sets ~4, the rest ~4.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
