@@ -27,6 +27,7 @@ PY=$C/venv/bin/python
 mkdir -p "$OUT/weights/yolov10"
 OUT=$(cd "$OUT" && pwd)
 
+# ultralytics writes the ONNX beside the .pt: export a copy, so that the run's folder stays as training left it
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$PT" "$tmp/cand.pt"
@@ -45,8 +46,8 @@ nice -n 19 $PY models/train/real_eval.py --variant yolov10 --onnx "$OUT/cand.onn
 THR=$($PY - "$OUT/val_sweep.json" <<'EOF'
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]
-ok = [float(t) for t, r in res.items() if r["all"]["false_per_image"] <= 0.5]
-print(f"{min(ok):.3f}" if ok else "none")
+ok = [t for t, r in res.items() if r["all"]["false_per_image"] <= 0.5]
+print(min(ok, key=float) if ok else "none")  # the sweep's own key, so the summary can look it up
 EOF
 )
 [[ $THR != none ]] || { echo "no threshold on the grid keeps val at <= 0.5 false balls per image" >&2; exit 1; }
@@ -73,7 +74,7 @@ val = json.loads((out / "val_sweep.json").read_text())["results"]
 row = lambda r: f"recall {r['recall']:.3f}, false balls per image {r['false_per_image']:.2f}"
 print(f"candidate {pt}: ball threshold {thr:.3f} (rule, real val), club head "
       f"{m['class_score_thresholds']['club_head']}")
-print(f"  real val            {row(val[next(t for t in val if abs(float(t) - thr) < 1e-9)]['all'])}")
+print(f"  real val            {row(val[sys.argv[2]]['all'])}")
 for s in ("izzrieq_golfball", "pitrac_yolo"):
     print(f"  {s:19s} {row(json.loads((out / f'{s}.json').read_text())['results']['native']['all'])}")
 print(f"  models dir for golden / scene_recall: {out / 'weights'}")
