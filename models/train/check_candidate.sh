@@ -4,7 +4,7 @@
 #   bash models/train/check_candidate.sh RUN_OR_PT OUT [CLUB_HEAD_THRESHOLD]
 #
 # RUN_OR_PT: a run folder ($C/runs/<name>, its weights/last.pt) or a .pt file. OUT: a new folder.
-# 1. Exports the checkpoint to OUT/cand.onnx as export.py does (imgsz 640, opset 17, onnxslim, nms=False).
+# 1. Exports the checkpoint to OUT/cand.onnx through export.py's export_onnx, as what ships is exported.
 # 2. Sweeps the ball threshold on the real val split and takes the rule's: the lowest on a 0.005 grid (0.05-0.95) with
 #    at most 0.5 false balls per image (models/README.md, acceptance bar). The held-out sets play no part.
 # 3. Measures both held-out sets once, at that threshold.
@@ -33,11 +33,10 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$PT" "$tmp/cand.pt"
 nice -n 19 $PY - "$tmp/cand.pt" "$OUT/cand.onnx" <<'EOF'
 import shutil, sys
-from ultralytics import YOLO
-src, dst = sys.argv[1:]
-onnx = YOLO(src).export(format="onnx", imgsz=640, opset=17, simplify=True, dynamic=False, batch=1,
-                        device="cpu", nms=False)
-shutil.copyfile(onnx, dst)
+from pathlib import Path
+sys.path.insert(0, "models/train")
+from export import export_onnx
+shutil.copyfile(export_onnx(Path(sys.argv[1]), "yolov10"), sys.argv[2])
 EOF
 
 grid=$($PY -c 'print(",".join(f"{0.05 + 0.005 * i:.3f}" for i in range(181)))')

@@ -218,6 +218,15 @@ def calibrate_onnx(variant: str, data: Path, calibration_data: Path | None, marg
     return 0
 
 
+def export_onnx(pt: Path, variant: str, opset: int = 17) -> Path:
+    """The ONNX the server runs, exported beside ``pt`` (check_candidate.sh exports through this too)."""
+    from ultralytics import YOLO
+
+    kw = dict(format="onnx", imgsz=640, opset=opset, simplify=True, dynamic=False, batch=1, device="cpu")
+    kw["nms"] = False if variant == "yolov10" else None  # v10: NMS-free one-to-one head; v11: raw head
+    return Path(YOLO(str(pt)).export(**kw))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variant", required=True)
@@ -257,7 +266,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from ultralytics import YOLO, settings
+    from ultralytics import settings
 
     settings.update({"sync": False})
 
@@ -287,10 +296,7 @@ def main(argv=None) -> int:
                                          "mAP50-95": float(last.get("metrics/mAP50-95(B)", "nan"))}
 
     # ---- ONNX export
-    model = YOLO(str(pt))
-    kw = dict(format="onnx", imgsz=640, opset=a.opset, simplify=True, dynamic=False, batch=1, device="cpu")
-    kw["nms"] = False if variant == "yolov10" else None  # v10: NMS-free one-to-one head; v11: raw head
-    onnx_path = Path(model.export(**kw))
+    onnx_path = export_onnx(pt, variant, a.opset)
     out_dir = MODELS / "weights" / variant
     out_dir.mkdir(parents=True, exist_ok=True)
     dst = out_dir / "model.onnx"
