@@ -73,6 +73,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default="ram", help="ultralytics image cache: ram|disk|none")
     ap.add_argument("--scale", type=float, default=0.25, help="scale augmentation (kept small: tiny balls)")
     ap.add_argument("--fraction", type=float, default=1.0, help="use a fraction of the train set (timing runs)")
+    ap.add_argument("--save-period", type=int, default=0,
+                    help="also keep weights/epochN.pt every N epochs (0-based N, with the optimizer: an exact resume)")
     ap.add_argument("--no-val", action="store_true", help="skip per-epoch validation (final val still runs)")
     ap.add_argument("--lr0", type=float, default=None,
                     help="fine-tune: AdamW at this initial LR (default: ultralytics' auto optimizer and LR)")
@@ -108,6 +110,8 @@ def main(argv=None) -> int:
     common = dict(device="cpu", workers=a.workers, plots=False, amp=False, verbose=True)
     if a.time:
         common["time"] = a.time
+    if a.save_period:
+        common["save_period"] = a.save_period
 
     lineage = {"variant": variant, "yaml": yaml_name, "data": data_info, "imgsz": a.imgsz, "batch": a.batch,
                "threads": a.threads, "prior_epochs": 0, "init": f"none: random init from {yaml_name}", "history": []}
