@@ -87,3 +87,6 @@ mix() { # name, then the train folders (relative to $C)
 SYNTH=(data/golf10/images/train data/golf11/images/train data/golf12/images/train)
 mix realmix2 real/split/train/images real/negatives/images "${SYNTH[@]}"
 mix realmix4 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}"
+# realmix5 lists the two streak sets twice: ultralytics keeps duplicate image paths, so they count twice
+# an epoch (the rendered side's weight, up from 2200 to 3400 of 7806 images; experiments/2026-12-06-direct4.md)
+mix realmix5 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}"
