@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_eval  # noqa: E402
+from train import CACHE  # noqa: E402
+
 
 def main() -> int:
-    cache = Path(os.environ.get("GOLFIQ_TRAIN_CACHE", "/work/.cache/golfiq-train"))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--onnx", type=Path, required=True, help="the yolov10 ONNX export that mines")
     ap.add_argument("--conf", type=float, required=True, help="ball score from which a prediction counts")
@@ -47,7 +47,7 @@ def main() -> int:
     model = real_eval.Model("yolov10", a.onnx, a.conf, a.threads)
     hard, summary = [], {}
     for rel in a.folders.split(","):
-        folder = cache / rel
+        folder = CACHE / rel
         if "split/val" in rel or "heldout" in rel:
             raise SystemExit(f"{rel}: only training folders may be mined")
         index = real_eval.find_index(folder)

@@ -6,8 +6,9 @@
 Why: on CPU the real-photo fine-tune moves ~2.5 epochs a session and its held-out recall swings by
 +-0.06 between neighbouring checkpoints (models/experiments/2026-12-06-direct4.md). A uniform average of
 checkpoints from the same run ("model soup" / stochastic weight averaging) sits nearer the middle of the
-basin those checkpoints circle, which usually generalises at least as well as the best single one and is
-steadier. It only makes sense for checkpoints that share a lineage (one warm-start chain); averaging
+basin those checkpoints circle: steadier than any one of them. Measured here it was not better than its
+best ingredient on real val (experiments/2026-12-06-hard1.md), so a soup is a steady warm start or a
+tie-breaker, not a way past the bar. It only makes sense for checkpoints that share a lineage (one warm-start chain); averaging
 unrelated models gives noise.
 
 Each input may be a stripped checkpoint (``model`` set) or an epoch checkpoint (``ema`` set; the EMA is
