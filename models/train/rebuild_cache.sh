@@ -8,7 +8,7 @@
 # script stops and names the missing ones). Runs, checkpoints and logs are not recreated: training is
 # described in models/README.md and the experiment records.
 #
-#   bash models/train/rebuild_cache.sh [--screen-weights PT] [--hard-onnx ONNX --hard-conf T]
+#   bash models/train/rebuild_cache.sh [--screen-weights PT] [--hard-onnx ONNX --hard-conf T] [--hard2-onnx ONNX]
 #
 # --screen-weights: a detector that has seen real balls, to drop negative crops holding an unlabelled ball
 # (real_negatives.py). Default: no screen. The committed checkpoint has seen rendered balls only: as a
@@ -19,18 +19,22 @@
 # real-trained candidate (check_candidate.sh's OUT/cand.onnx) at about 0.1: the shipped weights call 7 things
 # a photo a ball, so they would list nearly every photo. The list yolov10-hard1 trained on came from a soup
 # of direct3/direct4 checkpoints (experiments/2026-12-06-hard1.md), which a lost cache cannot recreate.
+# --hard2-onnx: a later candidate that mines the list again (real/hard/train2.txt, at --hard-conf), for
+# realmix8. A list goes stale as the model moves; yolov10-hard2 trained on one mined with hard1's last
+# checkpoint (experiments/2026-12-06-hard2.md).
 # About 13 minutes on two cores: pip ~4, the rendered sets ~5, the rest ~4, mining hard examples ~7 more.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 C=${GOLFIQ_TRAIN_CACHE:-/work/.cache/golfiq-train}
-SCREEN= HARD_ONNX= HARD_CONF=0.1
+SCREEN= HARD_ONNX= HARD2_ONNX= HARD_CONF=0.1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --screen-weights) SCREEN=$2; shift 2 ;;
     --hard-onnx) HARD_ONNX=$2; shift 2 ;;
+    --hard2-onnx) HARD2_ONNX=$2; shift 2 ;;
     --hard-conf) HARD_CONF=$2; shift 2 ;;
-    *) echo "usage: $0 [--screen-weights PT] [--hard-onnx ONNX --hard-conf T]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--screen-weights PT] [--hard-onnx ONNX --hard-conf T] [--hard2-onnx ONNX]" >&2; exit 2 ;;
   esac
 done
 
@@ -88,6 +92,10 @@ if [[ ! -f $C/real/hard/train.txt && -n $HARD_ONNX ]]; then
   nice -n 19 $PY models/train/hard_examples.py --onnx "$HARD_ONNX" \
     --conf "$HARD_CONF" --out "$C/real/hard/train.txt" --out-json "$C/real/hard/train.json"
 fi
+if [[ ! -f $C/real/hard/train2.txt && -n $HARD2_ONNX ]]; then
+  nice -n 19 $PY models/train/hard_examples.py --onnx "$HARD2_ONNX" \
+    --conf "$HARD_CONF" --out "$C/real/hard/train2.txt" --out-json "$C/real/hard/train2.json"
+fi
 
 step "data yamls"
 mix() { # name, then the train folders (relative to $C)
@@ -115,3 +123,8 @@ mix realmix6 real/split/train/images real/negatives/images real/domains/images "
 # realmix7 adds golf13: the real fine-tune lost small still balls first (golden_04, teed balls at 360p)
 mix realmix7 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}" \
   real/hard/train.txt data/golf13/images/train
+[[ -f $C/real/hard/train2.txt ]] || { echo "no second hard-example list: realmix8 skipped (--hard2-onnx)"; exit 0; }
+# realmix8: the list mined again with a newer candidate in place of the first, and the club-head-rich golf10
+# twice: the hard-example runs lost pre-impact club heads (experiments/2026-12-06-hard2.md)
+mix realmix8 real/split/train/images real/negatives/images real/domains/images "${SYNTH[0]}" "${SYNTH[@]}" \
+  "${SYNTH[@]:1}" real/hard/train2.txt data/golf13/images/train
