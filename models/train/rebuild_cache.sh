@@ -88,14 +88,12 @@ step "camera looks (real_domains.py)"
 [[ -d $C/real/domains/images ]] || nice -n 19 $PY models/train/real_domains.py --clean
 
 step "hard examples (hard_examples.py: ${HARD_ONNX:-no miner given} at $HARD_CONF)"
-if [[ ! -f $C/real/hard/train.txt && -n $HARD_ONNX ]]; then
-  nice -n 19 $PY models/train/hard_examples.py --onnx "$HARD_ONNX" \
-    --conf "$HARD_CONF" --out "$C/real/hard/train.txt" --out-json "$C/real/hard/train.json"
-fi
-if [[ ! -f $C/real/hard/train2.txt && -n $HARD2_ONNX ]]; then
-  nice -n 19 $PY models/train/hard_examples.py --onnx "$HARD2_ONNX" \
-    --conf "$HARD_CONF" --out "$C/real/hard/train2.txt" --out-json "$C/real/hard/train2.json"
-fi
+mine() { # list name under real/hard, then the miner's ONNX (none: no list)
+  [[ -f $C/real/hard/$1.txt || -z $2 ]] || nice -n 19 $PY models/train/hard_examples.py --onnx "$2" \
+    --conf "$HARD_CONF" --out "$C/real/hard/$1.txt" --out-json "$C/real/hard/$1.json"
+}
+mine train "$HARD_ONNX"
+mine train2 "$HARD2_ONNX"
 
 step "data yamls"
 mix() { # name, then the train folders (relative to $C)
@@ -115,16 +113,22 @@ mix realmix4 real/split/train/images real/negatives/images real/domains/images "
 # realmix5 lists the two streak sets twice: ultralytics keeps duplicate image paths, so they count twice
 # an epoch (the rendered side's weight, up from 2200 to 3400 of 7806 images; experiments/2026-12-06-direct4.md)
 mix realmix5 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}"
-[[ -f $C/real/hard/train.txt ]] || { echo "no hard-example list: realmix6 and realmix7 skipped (--hard-onnx)"; exit 0; }
-# realmix6 adds the mined hard photos once more (their own labels): the epoch leans towards the photos
-# that still give a false ball or miss one (experiments/2026-12-06-hard1.md)
-mix realmix6 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}" \
-  real/hard/train.txt
-# realmix7 adds golf13: the real fine-tune lost small still balls first (golden_04, teed balls at 360p)
-mix realmix7 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}" \
-  real/hard/train.txt data/golf13/images/train
-[[ -f $C/real/hard/train2.txt ]] || { echo "no second hard-example list: realmix8 skipped (--hard2-onnx)"; exit 0; }
-# realmix8: the list mined again with a newer candidate in place of the first, and the club-head-rich golf10
-# twice: the hard-example runs lost pre-impact club heads (experiments/2026-12-06-hard2.md)
-mix realmix8 real/split/train/images real/negatives/images real/domains/images "${SYNTH[0]}" "${SYNTH[@]}" \
-  "${SYNTH[@]:1}" real/hard/train2.txt data/golf13/images/train
+if [[ -f $C/real/hard/train.txt ]]; then
+  # realmix6 adds the mined hard photos once more (their own labels): the epoch leans towards the photos
+  # that still give a false ball or miss one (experiments/2026-12-06-hard1.md)
+  mix realmix6 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}" \
+    real/hard/train.txt
+  # realmix7 adds golf13: the real fine-tune lost small still balls first (golden_04, teed balls at 360p)
+  mix realmix7 real/split/train/images real/negatives/images real/domains/images "${SYNTH[@]}" "${SYNTH[@]:1}" \
+    real/hard/train.txt data/golf13/images/train
+else
+  echo "no hard-example list: realmix6 and realmix7 skipped (--hard-onnx)"
+fi
+if [[ -f $C/real/hard/train2.txt ]]; then
+  # realmix8: the list mined again with a newer candidate in place of the first, and the club-head-rich
+  # golf10 twice: the hard-example runs lost pre-impact club heads (experiments/2026-12-06-hard2.md)
+  mix realmix8 real/split/train/images real/negatives/images real/domains/images "${SYNTH[0]}" "${SYNTH[@]}" \
+    "${SYNTH[@]:1}" real/hard/train2.txt data/golf13/images/train
+else
+  echo "no second hard-example list: realmix8 skipped (--hard2-onnx)"
+fi
