@@ -87,7 +87,7 @@ step "real negatives (real_negatives.py, screen: ${SCREEN:-none})"
 step "camera looks (real_domains.py)"
 [[ -d $C/real/domains/images ]] || nice -n 19 $PY models/train/real_domains.py --clean
 
-step "hard examples (hard_examples.py: ${HARD_ONNX:-no miner given} at $HARD_CONF)"
+step "hard examples (hard_examples.py at $HARD_CONF: first list ${HARD_ONNX:-no miner given}, second ${HARD2_ONNX:-no miner given})"
 mine() { # list name under real/hard, then the miner's ONNX (none: no list)
   [[ -f $C/real/hard/$1.txt || -z $2 ]] || nice -n 19 $PY models/train/hard_examples.py --onnx "$2" \
     --conf "$HARD_CONF" --out "$C/real/hard/$1.txt" --out-json "$C/real/hard/$1.json"

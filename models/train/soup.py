@@ -8,8 +8,8 @@ Why: on CPU the real-photo fine-tune moves ~2.5 epochs a session and its held-ou
 checkpoints from the same run ("model soup" / stochastic weight averaging) sits nearer the middle of the
 basin those checkpoints circle: steadier than any one of them. Measured here it was not better than its
 best ingredient on real val (experiments/2026-12-06-hard1.md), so a soup is a steady warm start or a
-tie-breaker, not a way past the bar. It only makes sense for checkpoints that share a lineage (one warm-start chain); averaging
-unrelated models gives noise.
+tie-breaker, not a way past the bar. It only makes sense for checkpoints that share a lineage (one
+warm-start chain); averaging unrelated models gives noise.
 
 Each input may be a stripped checkpoint (``model`` set) or an epoch checkpoint (``ema`` set; the EMA is
 what ultralytics validates and exports, so that is what is averaged). Floating-point tensors, BatchNorm
